@@ -1,0 +1,45 @@
+# Two commands for a fresh clone:
+#   make demo   - create .venv, install the package, run the main job
+#   make test   - create .venv with every extra, run the whole test suite, ruff and mypy
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# A CPU build of torch that lies on this machine's disk; asked for first so no CUDA build is pulled.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test lint typecheck pytest dashboard bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(PIP) install "$(TORCH_SPEC)"
+	$(PIP) install -e ".[dev,train,rllib,dashboard]"
+	touch $@ $(VENV)/.core
+
+demo: $(VENV)/.core
+	$(BIN)/python examples/random_agent.py --steps 200
+
+pytest: $(VENV)/.dev
+	$(BIN)/python -m pytest --cov=rl_environments --cov-report=term --cov-fail-under=95
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+test: pytest lint typecheck
+
+bench: $(VENV)/.core
+	$(BIN)/python benchmarks/bench_env.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

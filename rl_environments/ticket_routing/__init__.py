@@ -1,0 +1,26 @@
+"""Support-ticket routing: route B2B SaaS tickets to human agents.
+
+>>> from rl_environments.ticket_routing import TicketRoutingEnv
+"""
+
+from __future__ import annotations
+
+from rl_environments.ticket_routing.core.data_models import (
+    PRIORITIES,
+    REWARD_COMPONENTS,
+    TICKET_TYPES,
+    EnvironmentConfig,
+)
+from rl_environments.ticket_routing.core.environment import TicketRoutingEnv
+from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
+
+__all__ = [
+    "PRIORITIES",
+    "REWARD_COMPONENTS",
+    "TICKET_TYPES",
+    "ArrivalTrace",
+    "EnvironmentConfig",
+    "TicketRoutingEnv",
+    "TicketRoutingVectorEnv",
+]

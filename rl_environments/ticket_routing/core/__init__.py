@@ -1,0 +1,1 @@
+"""The simulation: configuration, generators, dynamics, reward, KPIs and the environments."""

@@ -1,0 +1,76 @@
+"""The agent pool: expertise, availability and how fast agents work.
+
+Service is processor sharing: an online agent with ``n`` open tickets works at a total rate of
+``1 / (1 + s * (n - 1))`` work-hours per hour (``s`` = switching overhead), split equally among
+its tickets. A ticket of type ``k`` needs ``base_effort[k] * X / speed(e)`` work-hours, where
+``X`` has mean 1 (exponential, lognormal or deterministic) and
+``speed(e) = min_speed + (1 - min_speed) * e`` for the agent's expertise ``e`` on type ``k``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rl_environments.ticket_routing.core.params import (
+    P_DIST,
+    P_EFFORT,
+    P_EXP_HI,
+    P_EXP_LO,
+    P_FIXED_EXPERTISE,
+    P_LOG_MU,
+    P_LOG_SIGMA,
+    P_MIN_SPEED,
+    P_N_SPEC,
+    P_SPEC_HI,
+    P_SPEC_LO,
+    P_SWITCH,
+)
+from rl_environments.ticket_routing.core.rng import exponential, standard_normal, uniform
+from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray
+
+NT = 5
+
+
+@njit(cache=True)
+def draw_expertise(rng: UIntArray, out: FloatArray, p: FloatArray, fixed: FloatArray) -> None:
+    """Fill ``out`` (num_agents, 5) with this episode's expertise matrix."""
+    if p[P_FIXED_EXPERTISE] == 1.0:
+        out[:, :] = fixed
+        return
+    lo, hi = p[P_EXP_LO], p[P_EXP_HI]
+    spec_lo, spec_hi = p[P_SPEC_LO], p[P_SPEC_HI]
+    n_spec = int(p[P_N_SPEC])
+    order = np.empty(NT, dtype=np.int64)
+    for a in range(out.shape[0]):
+        for k in range(NT):
+            out[a, k] = lo + (hi - lo) * uniform(rng)
+        for k in range(NT):
+            order[k] = k
+        for j in range(n_spec):  # partial Fisher-Yates: n_spec distinct specialties
+            r = j + int(uniform(rng) * (NT - j))
+            tmp = order[j]
+            order[j] = order[r]
+            order[r] = tmp
+            out[a, order[j]] = spec_lo + (spec_hi - spec_lo) * uniform(rng)
+
+
+@njit(cache=True)
+def sample_work(rng: UIntArray, ticket_type: int, expertise: float, p: FloatArray) -> float:
+    """Work-hours a ticket of ``ticket_type`` needs from an agent with ``expertise``."""
+    dist = p[P_DIST]
+    if dist == 0.0:
+        x = exponential(rng)
+    elif dist == 1.0:
+        x = np.exp(p[P_LOG_MU] + p[P_LOG_SIGMA] * standard_normal(rng))
+    else:
+        x = 1.0
+    speed = p[P_MIN_SPEED] + (1.0 - p[P_MIN_SPEED]) * expertise
+    return p[P_EFFORT + ticket_type] * x / speed
+
+
+@njit(cache=True)
+def per_ticket_rate(open_tickets: int, p: FloatArray) -> float:
+    """Work-hours per hour each of ``open_tickets`` receives from an online agent."""
+    n = float(open_tickets)
+    return 1.0 / (n * (1.0 + p[P_SWITCH] * (n - 1.0)))

@@ -1,0 +1,366 @@
+"""The Gymnasium environment ``TicketRouting-v0``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from rl_environments.ticket_routing.core.data_models import (
+    PRIORITIES,
+    REWARD_COMPONENTS,
+    TICKET_TYPES,
+    Agent,
+    EnvironmentConfig,
+    Ticket,
+)
+from rl_environments.ticket_routing.core.metrics import compute_kpis, counts
+from rl_environments.ticket_routing.core.state_manager import (
+    F_CLOCK,
+    I_DONE,
+    I_HEAD,
+    I_QLEN,
+    O_PRIORITY,
+    O_QUEUE,
+    O_STEP,
+    O_TYPE,
+    Q_ARRIVAL,
+    Simulation,
+)
+from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.typing import BoolArray
+
+OBSERVATION_LAYOUTS = ("flat", "nested")
+ConfigLike = EnvironmentConfig | Mapping[str, Any] | str | Path | None
+
+
+def resolve_config(config: ConfigLike = None, **overrides: Any) -> EnvironmentConfig:
+    """An :class:`EnvironmentConfig` from a config, a mapping, a preset name or a YAML path,
+    with keyword overrides (top-level fields, or section mappings merged into the section)."""
+    if config is None:
+        cfg = EnvironmentConfig()
+    elif isinstance(config, EnvironmentConfig):
+        cfg = config
+    elif isinstance(config, Mapping):
+        cfg = EnvironmentConfig.from_dict(config)
+    elif isinstance(config, (str, Path)):
+        name = str(config)
+        if name in EnvironmentConfig.preset_names():
+            cfg = EnvironmentConfig.preset(name)
+        else:
+            cfg = EnvironmentConfig.from_yaml(name)
+    else:
+        raise ValueError(
+            f"config: invalid value {config!r}; expected an EnvironmentConfig, a mapping, a preset name or a YAML path"
+        )
+    return cfg.replace(**overrides) if overrides else cfg
+
+
+def observation_space_for(config: EnvironmentConfig, layout: str = "flat") -> spaces.Dict:
+    """The observation space of one environment with ``config``."""
+    a = config.num_agents
+    ticket = {
+        "type": spaces.Discrete(len(TICKET_TYPES)),
+        "priority": spaces.Discrete(len(PRIORITIES)),
+        "age": spaces.Box(0.0, np.float32(config.max_ticket_age_hours), shape=(1,), dtype=np.float32),
+    }
+    queue_size = spaces.Discrete(config.max_queue_size + 1)
+    time_step = spaces.Discrete(config.episode_length + 1)
+    workload = spaces.Box(0.0, float(config.max_workload), shape=(a,), dtype=np.float32)
+    availability = spaces.MultiBinary(a)
+    if layout == "flat":
+        return spaces.Dict(
+            {
+                "ticket_type": ticket["type"],
+                "ticket_priority": ticket["priority"],
+                "ticket_age": ticket["age"],
+                "agent_expertise": spaces.Box(0.0, 1.0, shape=(a * len(TICKET_TYPES),), dtype=np.float32),
+                "agent_workload": workload,
+                "agent_availability": availability,
+                "queue_size": queue_size,
+                "time_step": time_step,
+            }
+        )
+    if layout == "nested":
+        return spaces.Dict(
+            {
+                "current_ticket": spaces.Dict(ticket),
+                "agents": spaces.Dict(
+                    {
+                        "expertise": spaces.Box(0.0, 1.0, shape=(a, len(TICKET_TYPES)), dtype=np.float32),
+                        "workload": workload,
+                        "availability": availability,
+                    }
+                ),
+                "queue_size": queue_size,
+                "time_step": time_step,
+            }
+        )
+    raise ValueError(f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}")
+
+
+class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
+    """Route B2B SaaS support tickets to human agents.
+
+    ## Description
+
+    Tickets (technical, billing, feature request, bug report, integration; priority critical,
+    high, medium or low) arrive by a Poisson process on a continuous clock measured in hours,
+    optionally shaped by a weekly profile, or replayed from a real log. Each ``step`` routes the
+    ticket at the head of the queue (most urgent priority first, then oldest) to one agent. Agents
+    work their open tickets by processor sharing; the higher their expertise for the ticket type
+    and the lower their load, the sooner tickets resolve. Between decisions the clock jumps from
+    event to event (arrivals, resolutions, shift changes), so no step is spent without a ticket to
+    route. See ``docs/design.md`` for the model and its formulas.
+
+    ## Action Space
+
+    ``Discrete(num_agents)``: the agent that gets the ticket. ``action_masks()`` (and
+    ``info["action_mask"]``) marks the agents that are online with room (``workload <
+    max_workload``). Choosing another agent is an invalid action: it is penalised, the ticket stays
+    at the head of the queue, and after ``max_invalid_retries`` consecutive invalid actions the
+    clock moves on by one event. An index outside ``[0, num_agents)`` raises ``ValueError``.
+
+    ## Observation Space
+
+    The default ``observation_layout="flat"`` is a ``Dict`` that Stable-Baselines3's
+    ``MultiInputPolicy`` accepts (no nesting, no 2-D boxes):
+
+    | Key                  | Space                                  | Meaning                               |
+    |----------------------|----------------------------------------|---------------------------------------|
+    | `ticket_type`        | `Discrete(5)`                          | type of the ticket to route           |
+    | `ticket_priority`    | `Discrete(4)`                          | 0 critical ... 3 low                  |
+    | `ticket_age`         | `Box(0, max_ticket_age_hours, (1,))`   | hours since arrival (capped)          |
+    | `agent_expertise`    | `Box(0, 1, (num_agents * 5,))`         | expertise matrix, row-major by agent  |
+    | `agent_workload`     | `Box(0, max_workload, (num_agents,))`  | open tickets per agent                |
+    | `agent_availability` | `MultiBinary(num_agents)`              | 1 if the agent is online              |
+    | `queue_size`         | `Discrete(max_queue_size + 1)`         | tickets waiting, including this one   |
+    | `time_step`          | `Discrete(episode_length + 1)`         | decisions taken this episode          |
+
+    ``observation_layout="nested"`` gives the same values as ``current_ticket`` (type, priority,
+    age), ``agents`` (expertise as ``(num_agents, 5)``, workload, availability), ``queue_size`` and
+    ``time_step``.
+
+    ## Rewards
+
+    ``assignment + expertise - resolution - imbalance - invalid_action - rejection``, each weight
+    set in ``config.reward``; ``info["reward_components"]`` holds every signed part. The resolution
+    penalty is charged when tickets resolve: ``weight * priority_multiplier * resolution_hours``.
+
+    ## Starting State
+
+    The clock starts at ``start_hour_of_week`` with empty queues and idle agents; expertise is
+    drawn for the episode (or taken from ``config.agents.expertise``). The clock then runs to the
+    first arrival, which is the first observation.
+
+    ## Episode End
+
+    Truncation after ``episode_length`` decisions. Termination only when replaying a finite trace:
+    once it is exhausted and every ticket is routed (open tickets are then left to resolve so the
+    final KPIs count them). The final ``info`` carries ``episode_kpis``.
+
+    ## Arguments
+
+    ```python
+    import gymnasium as gym
+    env = gym.make("TicketRouting-v0", config=None, render_mode=None, observation_layout="flat",
+                   trace=None, num_agents=8)
+    ```
+
+    ``config`` is an ``EnvironmentConfig``, a mapping, a preset name (``easy``, ``balanced``,
+    ``hard``...) or a YAML path; further keywords override top-level fields. ``trace`` is an
+    ``ArrivalTrace`` to replay instead of generated arrivals.
+
+    >>> env = TicketRoutingEnv()
+    >>> obs, info = env.reset(seed=0)
+    >>> sorted(obs)[:3]
+    ['agent_availability', 'agent_expertise', 'agent_workload']
+    >>> bool(info["action_mask"].any())
+    True
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        config: ConfigLike = None,
+        *,
+        render_mode: str | None = None,
+        observation_layout: str = "flat",
+        trace: ArrivalTrace | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.config = resolve_config(config, **overrides)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode: invalid value {render_mode!r}; allowed: {', '.join(self.metadata['render_modes'])}"
+            )
+        if trace is not None and not isinstance(trace, ArrivalTrace):
+            raise ValueError(f"trace: invalid value {trace!r}; expected an ArrivalTrace")
+        self.render_mode = render_mode
+        self.observation_layout = observation_layout
+        self.observation_space = observation_space_for(self.config, observation_layout)
+        self.action_space = spaces.Discrete(self.config.num_agents)
+        self.trace = trace
+        self.sim = Simulation(self.config, 1, trace)
+        self._rng_seeded = False
+        self._started = False
+        self._actions = np.zeros(1, dtype=np.int64)
+        self._all = np.ones(1, dtype=np.bool_)
+        self._viewer: Any = None
+
+    # ----------------------------------------------------------------- Gymnasium API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"options: unsupported key(s) {sorted(options)}; reset takes no options")
+        if seed is not None or not self._rng_seeded:
+            self.sim.seed(slice(None), [self.np_random])
+            self._rng_seeded = True
+        self.sim.reset(self._all)
+        self._started = True
+        info = self._info()
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), info
+
+    def step(self, action: Any) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("step() called before reset(); call env.reset() first")
+        if self.sim.ist[0, I_DONE]:
+            raise RuntimeError("step() called after the episode ended; call env.reset() first")
+        try:
+            agent = int(action)
+        except (TypeError, ValueError):
+            raise ValueError(f"action: invalid value {action!r}; expected an agent index") from None
+        if agent != action or not 0 <= agent < self.config.num_agents:
+            raise ValueError(f"action: invalid value {action!r}; must be an integer in [0, {self.config.num_agents - 1}]")
+        self._actions[0] = agent
+        sim = self.sim
+        sim.step(self._actions)
+        terminated = bool(sim.terminated[0])
+        truncated = bool(sim.truncated[0])
+        info = self._info()
+        if terminated or truncated:
+            info["episode_kpis"] = compute_kpis(sim)
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), float(sim.reward[0]), terminated, truncated, info
+
+    def action_masks(self) -> BoolArray:
+        """Agents that can take the current ticket (online with room); sb3-contrib's convention."""
+        return self.sim.mask[0].copy()
+
+    def render(self) -> Any:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi', 'human' or 'rgb_array'")
+            return None
+        from rl_environments.ticket_routing.core import viewer
+
+        if self.render_mode == "rgb_array":
+            if self._viewer is None:
+                self._viewer = viewer.FrameRenderer()
+            return self._viewer.frame(self)
+        text = viewer.render_text(self)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def close(self) -> None:
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_viewer"] = None
+        return state
+
+    # ----------------------------------------------------------------- helpers
+    def _observation(self) -> dict[str, Any]:
+        sim = self.sim
+        ints = sim.obs_int[0]
+        if self.observation_layout == "flat":
+            return {
+                "ticket_type": ints[O_TYPE],
+                "ticket_priority": ints[O_PRIORITY],
+                "ticket_age": sim.obs_age[0].copy(),
+                "agent_expertise": sim.obs_expertise[0].copy(),
+                "agent_workload": sim.obs_workload[0].copy(),
+                "agent_availability": sim.obs_available[0].copy(),
+                "queue_size": ints[O_QUEUE],
+                "time_step": ints[O_STEP],
+            }
+        return {
+            "current_ticket": {
+                "type": ints[O_TYPE],
+                "priority": ints[O_PRIORITY],
+                "age": sim.obs_age[0].copy(),
+            },
+            "agents": {
+                "expertise": sim.obs_expertise[0].reshape(self.config.num_agents, len(TICKET_TYPES)).copy(),
+                "workload": sim.obs_workload[0].copy(),
+                "availability": sim.obs_available[0].copy(),
+            },
+            "queue_size": ints[O_QUEUE],
+            "time_step": ints[O_STEP],
+        }
+
+    def _info(self) -> dict[str, Any]:
+        sim = self.sim
+        return {
+            "action_mask": sim.mask[0].copy(),
+            "reward_components": dict(zip(REWARD_COMPONENTS, sim.components[0].tolist(), strict=True)),
+            "clock_hours": float(sim.fs[0, F_CLOCK]),
+            "kpis": counts(sim),
+        }
+
+    # ----------------------------------------------------------------- views for people
+    def kpis(self) -> dict[str, Any]:
+        """All KPIs of the current episode so far (see ``metrics.compute_kpis``)."""
+        return compute_kpis(self.sim)
+
+    @property
+    def clock_hours(self) -> float:
+        """Simulated hours since Monday 00:00 of the first week."""
+        return float(self.sim.fs[0, F_CLOCK])
+
+    def current_ticket(self) -> Ticket | None:
+        """The ticket waiting to be routed (``None`` after a terminated episode)."""
+        sim = self.sim
+        if sim.ist[0, I_QLEN] == 0:
+            return None
+        head = int(sim.ist[0, I_HEAD])
+        arrival = float(sim.queue[0, head, Q_ARRIVAL])
+        ints = sim.obs_int[0]
+        return Ticket(
+            ticket_type=TICKET_TYPES[int(ints[O_TYPE])],
+            priority=PRIORITIES[int(ints[O_PRIORITY])],
+            arrival_hours=arrival,
+            age_hours=self.clock_hours - arrival,
+        )
+
+    def agents(self) -> list[Agent]:
+        """The agent pool as records."""
+        sim = self.sim
+        return [
+            Agent(
+                agent_id=a,
+                expertise=dict(zip(TICKET_TYPES, sim.expertise[0, a].tolist(), strict=True)),
+                workload=int(sim.workload[0, a]),
+                capacity=self.config.max_workload,
+                online=bool(sim.online[0, a]),
+            )
+            for a in range(self.config.num_agents)
+        ]

@@ -1,0 +1,95 @@
+"""Reward components and customer satisfaction, shared by every simulation kernel.
+
+reward = assignment + expertise_bonus - resolution_penalty - imbalance_penalty
+         - invalid_action_penalty - rejection_penalty
+
+* ``assignment``: ``reward.assignment`` for each valid assignment.
+* ``expertise``: ``reward.expertise * e``, with ``e`` the chosen agent's expertise for the type.
+* ``resolution``: ``reward.resolution * priority_multiplier * resolution_hours`` for every ticket
+  that resolves while the clock advances after the action (charged when it resolves, so the
+  penalty is the true cost, not an estimate).
+* ``imbalance``: ``reward.imbalance`` when, after the assignment, the standard deviation of open
+  tickets across agents exceeds ``reward.imbalance_threshold``.
+* ``invalid_action``: ``reward.invalid_action`` when the chosen agent is full or offline.
+* ``rejection``: ``reward.rejection`` per arrival turned away because the queue was full.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS
+from rl_environments.ticket_routing.core.params import (
+    P_CSAT_EXPERTISE,
+    P_CSAT_INTERCEPT,
+    P_CSAT_SLA_RATIO,
+    P_IMBALANCE_THRESHOLD,
+    P_PRIO_MULT,
+    P_SLA,
+    P_W_ASSIGN,
+    P_W_EXPERTISE,
+    P_W_IMBALANCE,
+    P_W_INVALID,
+    P_W_REJECTION,
+    P_W_RESOLUTION,
+)
+from rl_environments.ticket_routing.core.typing import FloatArray, IntArray
+
+C_ASSIGNMENT = REWARD_COMPONENTS.index("assignment")
+C_EXPERTISE = REWARD_COMPONENTS.index("expertise")
+C_RESOLUTION = REWARD_COMPONENTS.index("resolution")
+C_IMBALANCE = REWARD_COMPONENTS.index("imbalance")
+C_INVALID = REWARD_COMPONENTS.index("invalid_action")
+C_REJECTION = REWARD_COMPONENTS.index("rejection")
+NUM_COMPONENTS = len(REWARD_COMPONENTS)
+
+
+@njit(cache=True)
+def workload_std(workload: IntArray) -> float:
+    """Population standard deviation of open tickets across agents."""
+    n = workload.shape[0]
+    mean = 0.0
+    for a in range(n):
+        mean += workload[a]
+    mean /= n
+    var = 0.0
+    for a in range(n):
+        d = workload[a] - mean
+        var += d * d
+    return float(np.sqrt(var / n))
+
+
+@njit(cache=True)
+def reward_assignment(comps: FloatArray, expertise: float, workload: IntArray, p: FloatArray) -> None:
+    """Components of a valid assignment, after ``workload`` has been updated."""
+    comps[C_ASSIGNMENT] += p[P_W_ASSIGN]
+    comps[C_EXPERTISE] += p[P_W_EXPERTISE] * expertise
+    if workload_std(workload) > p[P_IMBALANCE_THRESHOLD]:
+        comps[C_IMBALANCE] -= p[P_W_IMBALANCE]
+
+
+@njit(cache=True)
+def reward_invalid(comps: FloatArray, p: FloatArray) -> None:
+    comps[C_INVALID] -= p[P_W_INVALID]
+
+
+@njit(cache=True)
+def reward_rejection(comps: FloatArray, p: FloatArray) -> None:
+    comps[C_REJECTION] -= p[P_W_REJECTION]
+
+
+@njit(cache=True)
+def reward_resolution(comps: FloatArray, hours: float, priority: int, p: FloatArray) -> None:
+    comps[C_RESOLUTION] -= p[P_W_RESOLUTION] * p[P_PRIO_MULT + priority] * hours
+
+
+@njit(cache=True)
+def csat_probability(hours: float, priority: int, expertise: float, p: FloatArray) -> float:
+    """P(satisfied) = logistic(intercept + b_e * (e - 0.5) - b_sla * hours / sla_target)."""
+    z = (
+        p[P_CSAT_INTERCEPT]
+        + p[P_CSAT_EXPERTISE] * (expertise - 0.5)
+        - p[P_CSAT_SLA_RATIO] * hours / p[P_SLA + priority]
+    )
+    return 1.0 / (1.0 + np.exp(-z))
