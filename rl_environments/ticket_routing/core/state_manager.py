@@ -88,6 +88,11 @@ S_REMAINING, S_ARRIVAL, S_TYPE, S_PRIORITY = 0, 1, 2, 3
 A_ASSIGNED, A_BUSY_HOURS, A_ONLINE_HOURS = 0, 1, 2
 R_HOURS, R_PRIORITY, R_SATISFIED, R_AGENT = 0, 1, 2, 3
 
+# Random streams per environment: the scenario (expertise, arrivals) never depends on the
+# actions, so every policy sees the same tickets for the same seed (common random numbers);
+# service times and CSAT draws come from the second stream.
+SCENARIO_STREAM, SERVICE_STREAM = 0, 1
+
 # Observation integer columns.
 O_TYPE, O_PRIORITY, O_QUEUE, O_STEP = 0, 1, 2, 3
 
@@ -151,7 +156,7 @@ def _complete(i: int, a: int, k: int, st: ArrayTuple, p: FloatArray, comps: Floa
     hours = clock - slots[i, a, k, S_ARRIVAL]
     ticket_type = int(slots[i, a, k, S_TYPE])
     priority = int(slots[i, a, k, S_PRIORITY])
-    satisfied = uniform(rng[i]) < csat_probability(hours, priority, expertise[i, a, ticket_type], p)
+    satisfied = uniform(rng[i, SERVICE_STREAM]) < csat_probability(hours, priority, expertise[i, a, ticket_type], p)
     r = ist[i, I_RESOLVED]
     if r < records.shape[1]:
         records[i, r, R_HOURS] = hours
@@ -184,8 +189,8 @@ def _arrive(i: int, st: ArrayTuple, pt: ArrayTuple, comps: FloatArray) -> None:
         fs[i, F_TRACE_SHIFT] = shift
         fs[i, F_NEXT_ARRIVAL] = trace_arrival_time(trace, idx, shift, fs[i, F_START])
     else:
-        ticket_type, priority = draw_type_priority(rng[i], p)
-        fs[i, F_NEXT_ARRIVAL] = next_poisson_arrival(rng[i], clock, p, profile_accept)
+        ticket_type, priority = draw_type_priority(rng[i, SCENARIO_STREAM], p)
+        fs[i, F_NEXT_ARRIVAL] = next_poisson_arrival(rng[i, SCENARIO_STREAM], clock, p, profile_accept)
     ist[i, I_ARRIVED] += 1
     q = ist[i, I_QLEN]
     if q >= queue.shape[1]:
@@ -282,7 +287,7 @@ def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: F
     start = p[P_START_HOUR]
     fs[i, F_CLOCK] = start
     fs[i, F_START] = start
-    draw_expertise(rng[i], expertise[i], p, fixed)
+    draw_expertise(rng[i, SCENARIO_STREAM], expertise[i], p, fixed)
     num_agents = workload.shape[1]
     for a in range(num_agents):
         online[i, a] = schedule[a, int(start) % 168]
@@ -291,7 +296,7 @@ def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: F
     if p[P_TRACE_MODE] > 0.0:
         fs[i, F_NEXT_ARRIVAL] = trace_arrival_time(trace, 0, 0.0, start)
     else:
-        fs[i, F_NEXT_ARRIVAL] = next_poisson_arrival(rng[i], start, p, profile_accept)
+        fs[i, F_NEXT_ARRIVAL] = next_poisson_arrival(rng[i, SCENARIO_STREAM], start, p, profile_accept)
     if _advance(i, False, st, pt, comps):
         ist[i, I_TERMINATED] = 1
         ist[i, I_DONE] = 1
@@ -325,7 +330,7 @@ def _step_one(i: int, action: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTup
         ist[i, I_QLEN] = q_last
         e = expertise[i, action, ticket_type]
         n = workload[i, action]
-        slots[i, action, n, S_REMAINING] = sample_work(rng[i], ticket_type, e, p)
+        slots[i, action, n, S_REMAINING] = sample_work(rng[i, SERVICE_STREAM], ticket_type, e, p)
         slots[i, action, n, S_ARRIVAL] = arrival
         slots[i, action, n, S_TYPE] = ticket_type
         slots[i, action, n, S_PRIORITY] = priority
@@ -392,7 +397,7 @@ class Simulation:
         self.params: CompiledParams = compile_params(cfg, self.trace)
         self.fs: FloatArray = np.zeros((n, NUM_F))
         self.ist: IntArray = np.zeros((n, NUM_I), dtype=np.int64)
-        self.rng: UIntArray = np.zeros((n, 4), dtype=np.uint64)
+        self.rng: UIntArray = np.zeros((n, 2, 4), dtype=np.uint64)
         self.expertise: FloatArray = np.zeros((n, a, NT))
         self.online: BoolArray = np.zeros((n, a), dtype=np.bool_)
         self.workload: IntArray = np.zeros((n, a), dtype=np.int64)
@@ -449,7 +454,7 @@ class Simulation:
 
     def seed(self, rows: IntArray | slice, generators: list[np.random.Generator]) -> None:
         """Seed the random streams of ``rows`` from NumPy generators (one per row)."""
-        self.rng[rows] = np.concatenate([seed_states(g, 1) for g in generators])
+        self.rng[rows] = np.stack([seed_states(g, 2) for g in generators])
 
     def reset(self, which: BoolArray) -> None:
         """Start new episodes in the environments selected by ``which``."""
