@@ -1,0 +1,45 @@
+"""Streamlit pieces shared by the dashboard pages (imports Streamlit)."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any, cast
+
+import pandas as pd
+import streamlit as st
+
+from rl_environments.ticket_routing import PRIORITIES, EnvironmentConfig
+from rl_environments.ticket_routing.dashboard.session import CONFIG_NAME_KEY, current_config
+
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("pages/1_Simulator.py", "Simulator", "Route tickets one at a time, by hand or with a baseline policy."),
+    ("pages/2_Analytics.py", "Analytics", "Compare policies over many episodes, with 95% confidence intervals."),
+    ("pages/3_Configuration.py", "Configuration", "Edit every parameter, load presets, import and export."),
+)
+
+
+def setup_page(title: str) -> EnvironmentConfig:
+    """Page config, title and the sidebar line naming the configuration in use."""
+    st.set_page_config(page_title=f"{title} · TicketRouting-v0", layout="wide")
+    config = current_config(cast("MutableMapping[str, Any]", st.session_state))
+    st.sidebar.caption(f"Configuration in use: **{st.session_state.get(CONFIG_NAME_KEY, 'custom')}**")
+    return config
+
+
+def config_glance(config: EnvironmentConfig) -> None:
+    """The configuration at a glance: headline numbers and the SLA targets."""
+    cols = st.columns(5)
+    cols[0].metric("Agents", config.num_agents)
+    cols[1].metric("Tickets per day", f"{config.arrivals.rate_per_day:g}")
+    cols[2].metric("Decisions per episode", config.episode_length)
+    cols[3].metric("Max open tickets per agent", config.max_workload)
+    cols[4].metric("Work distribution", config.service.distribution)
+    sla: Any = config.sla.resolution_hours
+    frame = pd.DataFrame(
+        {
+            "SLA target (hours)": list(sla),
+            "share of tickets": [f"{p:.0%}" for p in config.arrivals.priority_mix],
+        },
+        index=list(PRIORITIES),
+    )
+    st.dataframe(frame.T, width="stretch")
