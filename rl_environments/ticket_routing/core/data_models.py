@@ -44,6 +44,22 @@ WEEKDAYS: tuple[str, ...] = (
 
 SERVICE_DISTRIBUTIONS: tuple[str, ...] = ("exponential", "lognormal", "deterministic")
 
+
+def _business_week_profile() -> tuple[tuple[float, ...], ...]:
+    """Relative arrival intensity of a B2B customer base, Monday 00:00 first (see docs/calibration.md).
+
+    Weekdays: 1.0 from 08:00 to 18:00 (customers' office hours), 0.3 in the shoulders 06-08 and
+    18-22, 0.05 at night. Weekends: 0.1 from 08:00 to 20:00, 0.03 otherwise. So 78% of tickets
+    arrive in weekday office hours and 5% at weekends, and a weekday gets 1.33x the weekly mean.
+    """
+    weekday = tuple(1.0 if 8 <= h < 18 else 0.3 if (6 <= h < 8 or 18 <= h < 22) else 0.05 for h in range(24))
+    weekend = tuple(0.1 if 8 <= h < 20 else 0.03 for h in range(24))
+    return (weekday,) * 5 + (weekend,) * 2
+
+
+BUSINESS_WEEK_PROFILE: tuple[tuple[float, ...], ...] = _business_week_profile()
+"""The default weekly arrival profile (7 x 24)."""
+
 _CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 PRESETS_DIR = _CONFIG_DIR / "presets"
 DEFAULT_CONFIG_PATH = _CONFIG_DIR / "default_config.yaml"
@@ -182,15 +198,19 @@ class _Section:
 class ArrivalConfig(_Section):
     """How tickets arrive: a (possibly non-homogeneous) Poisson process."""
 
-    rate_per_day: float = 60.0
-    """Mean arrivals per day (tickets/day), averaged over the week."""
+    rate_per_day: float = 42.0
+    """Mean arrivals per day (tickets/day), averaged over the week. The default 42 (294 a week)
+    gives about 56 tickets on a weekday with the default profile: the brief's "50+ a day"."""
     type_mix: tuple[float, ...] | Mapping[str, float] = (0.30, 0.20, 0.15, 0.20, 0.15)
-    """Probability of each ticket type (keys: TICKET_TYPES); sums to 1."""
+    """Probability of each ticket type (keys: TICKET_TYPES); sums to 1. Technical questions are
+    the most common B2B tickets, integrations and feature requests the least."""
     priority_mix: tuple[float, ...] | Mapping[str, float] = (0.05, 0.20, 0.45, 0.30)
-    """Probability of each priority (keys: PRIORITIES); sums to 1."""
-    weekly_profile: tuple[tuple[float, ...], ...] | Mapping[str, Sequence[float]] | None = None
+    """Probability of each priority (keys: PRIORITIES); sums to 1. Few outages (5% critical),
+    most tickets medium or low."""
+    weekly_profile: tuple[tuple[float, ...], ...] | Mapping[str, Sequence[float]] | None = BUSINESS_WEEK_PROFILE
     """Relative intensity per weekday and hour (7 x 24, Monday 00:00 first); ``None`` is flat.
-    Rescaled so that its mean over the week is 1, so ``rate_per_day`` stays the mean rate."""
+    Rescaled so that its mean over the week is 1, so ``rate_per_day`` stays the mean rate.
+    The default is :data:`BUSINESS_WEEK_PROFILE`: customers file tickets in their office hours."""
 
     _section: ClassVar[str] = "arrivals"
     _named: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -236,22 +256,25 @@ class AgentConfig(_Section):
     """The agent pool: expertise and working hours."""
 
     expertise_range: tuple[float, float] = (0.2, 0.6)
-    """Uniform range of an agent's expertise on types outside its specialties."""
+    """Uniform range of an agent's expertise on types outside its specialties: a generalist
+    works at 40-70% of a specialist's speed (with ``service.min_speed = 0.25``)."""
     specialist_range: tuple[float, float] = (0.8, 1.0)
     """Uniform range of an agent's expertise on each of its specialties."""
     specialties_per_agent: int = 1
-    """Number of ticket types (drawn at random) each agent is a specialist in (0-5)."""
+    """Number of ticket types (drawn at random) each agent is a specialist in (0-5). One: with 14
+    agents each type has about three specialists, so matching matters but cannot carry all load."""
     expertise: tuple[tuple[float, ...], ...] | Sequence[Any] | None = None
     """Optional fixed expertise matrix, one row per agent (list of 5 values or a mapping by type).
     When given, it is used every episode instead of drawing expertise."""
-    shift_start_hour: int = 0
-    """Hour of day (0-23) at which agent 0's shift starts."""
-    shift_hours: int = 24
-    """Length of a shift in hours (1-24); 24 means always online on working days."""
+    shift_start_hour: int = 8
+    """Hour of day (0-23) at which agent 0's shift starts. Default 08:00, the customers' morning."""
+    shift_hours: int = 9
+    """Length of a shift in hours (1-24); 24 means always online on working days. Default 9
+    (08:00-17:00): one office-hours team, so tickets filed at night or at weekends wait."""
     shift_stagger_hours: int = 0
     """Agent i starts ``i * shift_stagger_hours`` later than agent 0 (follow-the-sun rotas)."""
-    work_days: tuple[str, ...] = WEEKDAYS
-    """Weekdays on which shifts start."""
+    work_days: tuple[str, ...] = WEEKDAYS[:5]
+    """Weekdays on which shifts start. Default Monday to Friday."""
     expert_threshold: float = 0.7
     """Expertise at or above which an assignment counts as an expertise match (KPI only)."""
 
@@ -289,16 +312,20 @@ class AgentConfig(_Section):
 class ServiceConfig(_Section):
     """How long tickets take to resolve once assigned (processor sharing per agent)."""
 
-    base_effort_hours: tuple[float, ...] | Mapping[str, float] = (3.0, 1.0, 2.0, 4.0, 5.0)
-    """Mean work hours a fully expert agent (expertise 1) needs per ticket type."""
+    base_effort_hours: tuple[float, ...] | Mapping[str, float] = (1.0, 0.5, 0.75, 1.5, 2.0)
+    """Mean work hours a fully expert agent (expertise 1) needs per ticket type (hands-on time,
+    not elapsed time). Billing is quickest; bug reports and integrations need reproduction and
+    debugging. With the default mix an expert needs 1.1 h per ticket, a random agent about 1.9 h."""
     distribution: str = "exponential"
     """Work distribution around the mean: exponential, lognormal or deterministic."""
     cv: float = 1.0
     """Coefficient of variation of the work for ``lognormal`` (ignored otherwise)."""
     min_speed: float = 0.25
-    """Relative speed at expertise 0; speed = min_speed + (1 - min_speed) * expertise."""
+    """Relative speed at expertise 0; speed = min_speed + (1 - min_speed) * expertise. A novice
+    takes four times as long as a perfect expert."""
     switching_overhead: float = 0.05
-    """Fraction of an agent's capacity lost per extra open ticket: rate = 1 / (1 + s * (n - 1))."""
+    """Fraction of an agent's capacity lost per extra open ticket: rate = 1 / (1 + s * (n - 1)).
+    With 10 open tickets an agent does 69% of the work it does on one: piling tickets costs."""
 
     _section: ClassVar[str] = "service"
     _named: ClassVar[dict[str, tuple[str, ...]]] = {"base_effort_hours": TICKET_TYPES}
@@ -322,7 +349,8 @@ class SlaConfig(_Section):
     """Resolution-time targets per priority."""
 
     resolution_hours: tuple[float, ...] | Mapping[str, float] = (8.0, 24.0, 72.0, 120.0)
-    """Target hours from arrival to resolution, per priority (keys: PRIORITIES)."""
+    """Target hours from arrival to resolution, per priority (keys: PRIORITIES): calendar hours,
+    as B2B SaaS support plans commonly state them (8 h, 1 day, 3 days, 5 days)."""
 
     _section: ClassVar[str] = "sla"
     _named: ClassVar[dict[str, tuple[str, ...]]] = {"resolution_hours": PRIORITIES}
@@ -341,8 +369,11 @@ class CsatConfig(_Section):
     - sla_ratio_coef * resolution_hours / sla_target), sampled once per resolved ticket."""
 
     intercept: float = 2.5
+    """Log-odds of satisfaction for an instant answer by an average agent (e = 0.5): 92%."""
     expertise_coef: float = 2.0
+    """Log-odds gained per unit of expertise: a specialist (0.9) instead of a novice (0.3) adds 1.2."""
     sla_ratio_coef: float = 1.5
+    """Log-odds lost per SLA target elapsed: a ticket resolved at its target loses 1.5 (92% -> 73%)."""
 
     _section: ClassVar[str] = "csat"
 
@@ -419,12 +450,16 @@ class EnvironmentConfig:
     10
     """
 
-    num_agents: int = 10
-    """Number of support agents (the size of the action space)."""
-    episode_length: int = 1000
-    """Routing decisions per episode; the episode is truncated after this many steps."""
-    max_queue_size: int = 100
-    """Waiting tickets the queue holds; arrivals beyond it are rejected and counted."""
+    num_agents: int = 14
+    """Number of support agents (the size of the action space). 14 agents of 9-hour weekday
+    shifts can serve the default load comfortably when tickets go to the right people, and only
+    just when they do not (see docs/calibration.md)."""
+    episode_length: int = 1500
+    """Routing decisions per episode; the episode is truncated after this many steps. 1500 is about
+    five weeks at the default load: several weekends, and time for a backlog to show."""
+    max_queue_size: int = 200
+    """Waiting tickets the queue holds; arrivals beyond it are rejected and counted. 200 holds
+    more than three weekdays of tickets, so a weekend never overflows it."""
     max_workload: int = 10
     """Open tickets an agent can hold at once."""
     max_invalid_retries: int = 3

@@ -1,0 +1,432 @@
+"""Evaluate routing policies on seeded episodes and compare them with confidence intervals.
+
+Common random numbers: episode ``k`` of every policy runs with environment seed ``seed + k``.
+The simulation draws the scenario (agent expertise, ticket arrival times, types and priorities)
+from a random stream separate from the one for service times and CSAT, so for the same seed every
+policy faces exactly the same tickets, and differences between policies are not sampling noise
+of the arrivals.
+
+>>> from rl_environments.ticket_routing import EnvironmentConfig
+>>> df = evaluate("least_loaded", EnvironmentConfig(episode_length=50), episodes=2, seed=0)
+>>> list(df["seed"])
+[0, 1]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS, TICKET_TYPES, EnvironmentConfig
+from rl_environments.ticket_routing.core.environment import ConfigLike, TicketRoutingEnv, resolve_config
+from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
+from rl_environments.ticket_routing.policies import Policy, make_policy
+
+PolicyLike = str | Policy
+
+MAIN_KPIS: tuple[str, ...] = (
+    "mean_resolution_hours",
+    "p90_resolution_hours",
+    "csat_pct",
+    "sla_compliance_pct",
+    "expertise_match_pct",
+    "mean_utilization_pct",
+    "workload_gini",
+    "tickets_rejected",
+    "episode_return",
+)
+"""KPIs shown by default in tables and charts."""
+
+CHART_KPIS: tuple[str, ...] = (
+    "mean_resolution_hours",
+    "p90_resolution_hours",
+    "csat_pct",
+    "sla_compliance_pct",
+    "mean_utilization_pct",
+    "workload_gini",
+)
+"""KPIs drawn in the comparison chart, one panel each."""
+
+ID_COLUMNS: tuple[str, ...] = ("policy", "episode", "seed")
+DEFAULT_BATCH = 16
+"""Episodes simulated side by side in one vector environment."""
+
+# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def t_quantile_975(dof: int) -> float:
+    """The 0.975 quantile of Student's t with ``dof`` degrees of freedom (table, then expansion)."""
+    if dof < 1:
+        raise ValueError(f"dof: invalid value {dof!r}; must be >= 1")
+    if dof <= len(_T975):
+        return _T975[dof - 1]
+    z = 1.959963984540054
+    # Cornish-Fisher expansion of t around the normal quantile (error < 1e-4 for dof > 30).
+    return z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
+
+
+def mean_ci95(values: Sequence[float] | np.ndarray) -> tuple[float, float, float, int]:
+    """Mean, 95% CI low and high (Student's t), and the number of finite values used."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(x.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, 1
+    half = t_quantile_975(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half, n
+
+
+def _policy(policy: PolicyLike, config: EnvironmentConfig, seed: int) -> Policy:
+    if isinstance(policy, str):
+        return make_policy(policy, config, seed)
+    if not isinstance(policy, Policy):
+        raise ValueError(f"policy: invalid value {policy!r}; expected a policy name or an object with act/act_batch")
+    policy.reset(seed)
+    return policy
+
+
+def _check_run(episodes: int, seed: int) -> None:
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes: invalid value {episodes!r}; must be an integer >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: invalid value {seed!r}; must be an integer >= 0")
+
+
+def evaluate(
+    policy: PolicyLike,
+    config: ConfigLike,
+    episodes: int,
+    seed: int,
+    *,
+    trace: ArrivalTrace | None = None,
+    log_steps: bool = False,
+    batch_size: int = DEFAULT_BATCH,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run ``episodes`` episodes of ``policy`` (a name or a :class:`Policy`) and return one row per episode.
+
+    Columns: ``policy``, ``episode``, ``seed`` (the env seed, ``seed + episode``), ``episode_return``
+    and every scalar KPI of ``env.kpis()``. Episodes run side by side in a
+    :class:`TicketRoutingVectorEnv` (``batch_size`` at a time) through ``act_batch``. With
+    ``log_steps=True`` they run one by one through ``act`` instead, and the step logs of all
+    episodes (see :func:`episode_log`) are attached as ``result.attrs["step_log"]``.
+    """
+    cfg = resolve_config(config)
+    _check_run(episodes, seed)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: invalid value {batch_size!r}; must be an integer >= 1")
+    pol = _policy(policy, cfg, seed)
+    rows: list[dict[str, Any]] = []
+    logs: list[pd.DataFrame] = []
+    with _Progress(progress, f"{pol.name}", episodes) as bar:
+        if log_steps:
+            for k in range(episodes):
+                log, kpis, ret = _run_single(pol, cfg, seed + k, trace)
+                log.insert(0, "episode", k)
+                logs.append(log)
+                rows.append(_row(pol.name, k, seed + k, ret, kpis))
+                bar.advance(1)
+        else:
+            for start in range(0, episodes, batch_size):
+                count = min(batch_size, episodes - start)
+                for j, (kpis, ret) in enumerate(_run_batch(pol, cfg, seed + start, count, trace)):
+                    rows.append(_row(pol.name, start + j, seed + start + j, ret, kpis))
+                bar.advance(count)
+    result: pd.DataFrame = pd.DataFrame(rows)
+    if log_steps:
+        step_log = pd.concat(logs, ignore_index=True)
+        step_log.insert(0, "policy", pol.name)
+        result.attrs["step_log"] = step_log
+    return result
+
+
+def _row(name: str, episode: int, env_seed: int, episode_return: float, kpis: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {"policy": name, "episode": episode, "seed": env_seed, "episode_return": episode_return}
+    for key, value in kpis.items():
+        if key != "utilization_per_agent":
+            row[key] = value.item() if isinstance(value, np.generic) else value
+    return row
+
+
+def _run_batch(
+    policy: Policy, cfg: EnvironmentConfig, first_seed: int, count: int, trace: ArrivalTrace | None
+) -> list[tuple[dict[str, Any], float]]:
+    """One episode in each of ``count`` sub-environments seeded ``first_seed + i``."""
+    env = TicketRoutingVectorEnv(count, cfg, trace=trace)
+    obs, info = env.reset(seed=first_seed)
+    masks = info["action_mask"]
+    returns = np.zeros(count)
+    done = np.zeros(count, dtype=np.bool_)
+    results: list[dict[str, Any] | None] = [None] * count
+    while not done.all():
+        actions = np.asarray(policy.act_batch(obs, masks), dtype=np.int64)
+        obs, reward, terminated, truncated, info = env.step(actions)
+        masks = info["action_mask"]
+        returns += np.where(done, 0.0, reward)
+        ended = (terminated | truncated) & ~done
+        if ended.any():
+            kpis = info["episode_kpis"]
+            for i in np.flatnonzero(ended):
+                results[i] = {key: value[i] for key, value in kpis.items() if not key.startswith("_")}
+            done |= ended
+    env.close()
+    return [(r, float(ret)) for r, ret in zip(results, returns, strict=True) if r is not None]
+
+
+def _run_single(
+    policy: Policy,
+    cfg: EnvironmentConfig,
+    env_seed: int,
+    trace: ArrivalTrace | None,
+    max_steps: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], float]:
+    env = TicketRoutingEnv(cfg, trace=trace)
+    obs, info = env.reset(seed=env_seed)
+    records: list[dict[str, Any]] = []
+    total = 0.0
+    limit = cfg.episode_length if max_steps is None else max_steps
+    for step in range(limit):
+        ticket = env.current_ticket()
+        mask = info["action_mask"]
+        workload = obs["agent_workload"]
+        action = int(policy.act(obs, mask))
+        record: dict[str, Any] = {
+            "step": step,
+            "time_hours": env.clock_hours,
+            "ticket_type": ticket.ticket_type if ticket else None,
+            "priority": ticket.priority if ticket else None,
+            "arrival_hours": ticket.arrival_hours if ticket else math.nan,
+            "ticket_age_hours": ticket.age_hours if ticket else math.nan,
+            "agent": action,
+            "valid": bool(mask[action]),
+            "expertise": float(obs["agent_expertise"][action * len(TICKET_TYPES) + int(obs["ticket_type"])]),
+            "queue_size": int(obs["queue_size"]),
+            "tickets_arrived": int(info["kpis"]["tickets_arrived"]),
+        }
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += float(reward)
+        record["reward"] = float(reward)
+        for name in REWARD_COMPONENTS:
+            record[f"reward_{name}"] = info["reward_components"][name]
+        for a, w in enumerate(workload.tolist()):
+            record[f"workload_{a}"] = int(w)
+        records.append(record)
+        if terminated or truncated:
+            break
+    kpis = env.kpis()
+    env.close()
+    return pd.DataFrame(records), kpis, total
+
+
+def episode_log(
+    policy: PolicyLike,
+    config: ConfigLike,
+    seed: int,
+    *,
+    trace: ArrivalTrace | None = None,
+    max_steps: int | None = None,
+) -> pd.DataFrame:
+    """Step-level log of one episode: one row per routing decision.
+
+    Columns: ``step``, ``time_hours`` (clock at the decision), ``ticket_type``, ``priority``,
+    ``arrival_hours``, ``ticket_age_hours``, ``agent`` (chosen), ``valid``, ``expertise`` (of the
+    chosen agent for the ticket type), ``queue_size``, ``tickets_arrived`` (so far), ``reward``,
+    ``reward_<component>`` for every reward component, and ``workload_<agent>`` (open tickets of
+    each agent when the decision was taken). Write it with ``to_csv`` or ``to_parquet``
+    (the latter needs pyarrow); the final KPIs are in ``log.attrs["kpis"]``.
+    """
+    cfg = resolve_config(config)
+    _check_run(1, seed)
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"max_steps: invalid value {max_steps!r}; must be an integer >= 1")
+    pol = _policy(policy, cfg, seed)
+    log, kpis, _ = _run_single(pol, cfg, seed, trace, max_steps)
+    log.attrs["kpis"] = {k: v for k, v in kpis.items() if k != "utilization_per_agent"}
+    return log
+
+
+def evaluate_many(
+    policies: Iterable[PolicyLike],
+    config: ConfigLike,
+    episodes: int,
+    seed: int,
+    *,
+    trace: ArrivalTrace | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """:func:`evaluate` for several policies on the same seeds, concatenated (one row per episode)."""
+    cfg = resolve_config(config)
+    items = list(policies)
+    if not items:
+        raise ValueError("policies: expected at least one policy")
+    frames = [evaluate(p, cfg, episodes, seed, trace=trace, progress=progress) for p in items]
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarize(episodes: pd.DataFrame, kpis: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per policy and KPI: mean, 95% CI (Student's t over episodes) and the episodes counted.
+
+    Returns a tidy frame with columns ``policy``, ``kpi``, ``mean``, ``ci95_low``, ``ci95_high``,
+    ``std``, ``n`` (policies in their first-seen order). NaN KPIs (e.g. no critical ticket resolved
+    in an episode) are left out of that KPI's statistics.
+    """
+    if kpis is None:
+        kpis = [c for c in episodes.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(episodes[c])]
+    unknown = [k for k in kpis if k not in episodes.columns]
+    if unknown:
+        raise ValueError(f"kpis: unknown KPI {unknown[0]!r}; available: {', '.join(map(str, episodes.columns))}")
+    rows: list[dict[str, Any]] = []
+    for name in dict.fromkeys(episodes["policy"]):
+        part = episodes[episodes["policy"] == name]
+        for kpi in kpis:
+            values = part[kpi].to_numpy(dtype=np.float64)
+            mean, low, high, n = mean_ci95(values)
+            std = float(np.nanstd(values, ddof=1)) if n > 1 else math.nan
+            rows.append(
+                {"policy": name, "kpi": kpi, "mean": mean, "ci95_low": low, "ci95_high": high, "std": std, "n": n}
+            )
+    summary: pd.DataFrame = pd.DataFrame(rows)
+    return summary
+
+
+def summary_table(summary: pd.DataFrame, kpis: Sequence[str] = MAIN_KPIS) -> pd.DataFrame:
+    """Policies as rows, ``kpis`` as columns of means (for printing)."""
+    wide = summary.pivot(index="policy", columns="kpi", values="mean")
+    order = list(dict.fromkeys(summary["policy"]))
+    table: pd.DataFrame = wide.loc[order, [k for k in kpis if k in wide.columns]]
+    return table
+
+
+def compare(
+    policies: Iterable[PolicyLike],
+    config: ConfigLike,
+    episodes: int,
+    seed: int,
+    *,
+    trace: ArrivalTrace | None = None,
+    out_dir: str | Path | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Evaluate every policy on the same seeds and summarise (see :func:`summarize`).
+
+    With ``out_dir``, writes ``episodes.csv`` (one row per policy and episode), ``summary.csv``
+    and ``comparison.png`` (the main KPIs with 95% CIs) there. The per-episode frame is also
+    attached as ``summary.attrs["episodes"]``.
+    """
+    per_episode = evaluate_many(policies, config, episodes, seed, trace=trace, progress=progress)
+    summary = summarize(per_episode)
+    if out_dir is not None:
+        write_outputs(per_episode, summary, out_dir)
+    summary.attrs["episodes"] = per_episode
+    return summary
+
+
+def write_outputs(per_episode: pd.DataFrame, summary: pd.DataFrame, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``episodes.csv``, ``summary.csv`` and ``comparison.png`` into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"out_dir: cannot create {str(out)!r}: {exc.strerror or exc}") from None
+    paths = {"episodes": out / "episodes.csv", "summary": out / "summary.csv", "chart": out / "comparison.png"}
+    per_episode.to_csv(paths["episodes"], index=False)
+    summary.to_csv(paths["summary"], index=False)
+    plot_summary(summary, paths["chart"])
+    return paths
+
+
+def plot_summary(summary: pd.DataFrame, path: str | Path, kpis: Sequence[str] = CHART_KPIS) -> Path:
+    """A PNG with one bar panel per KPI: the mean of each policy with its 95% CI."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [k for k in kpis if k in set(summary["kpi"])]
+    if not shown:
+        raise ValueError(f"kpis: none of {', '.join(kpis)} is in the summary")
+    cols = min(3, len(shown))
+    rows = math.ceil(len(shown) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    policies = list(dict.fromkeys(summary["policy"]))
+    colors = plt.get_cmap("tab10")(np.arange(len(policies)) % 10)
+    for ax, kpi in zip(axes.flat, shown, strict=False):
+        part = summary[summary["kpi"] == kpi].set_index("policy").loc[policies]
+        means = part["mean"].to_numpy(dtype=np.float64)
+        err = np.vstack([means - part["ci95_low"].to_numpy(), part["ci95_high"].to_numpy() - means])
+        ax.bar(range(len(policies)), means, yerr=np.nan_to_num(err), color=colors, capsize=3)
+        ax.set_title(kpi.replace("_", " "), fontsize=10)
+        ax.set_xticks(range(len(policies)))
+        ax.set_xticklabels(policies, rotation=35, ha="right", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(shown) :]:
+        ax.set_visible(False)
+    fig.suptitle("Routing policies: mean over episodes with 95% confidence intervals", fontsize=11)
+    fig.tight_layout()
+    target = Path(path)
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target
+
+
+class _Progress:
+    """A rich progress bar over episodes, or nothing."""
+
+    def __init__(self, enabled: bool, label: str, total: int) -> None:
+        self.enabled = enabled
+        self.label = label
+        self.total = total
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description:>16}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=self.total)
+        return self
+
+    def advance(self, count: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, count)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+__all__ = [
+    "CHART_KPIS",
+    "MAIN_KPIS",
+    "compare",
+    "episode_log",
+    "evaluate",
+    "evaluate_many",
+    "mean_ci95",
+    "plot_summary",
+    "summarize",
+    "summary_table",
+    "write_outputs",
+]
