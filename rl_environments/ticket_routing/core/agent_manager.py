@@ -24,7 +24,7 @@ from rl_environments.ticket_routing.core.params import (
     P_N_SPEC,
     P_SPEC_HI,
     P_SPEC_LO,
-    P_SWITCH,
+    P_RATE_TABLE,
 )
 from rl_environments.ticket_routing.core.rng import exponential, standard_normal, uniform
 from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray
@@ -32,7 +32,7 @@ from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray
 NT = 5
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def draw_expertise(rng: UIntArray, out: FloatArray, p: FloatArray, fixed: FloatArray) -> None:
     """Fill ``out`` (num_agents, 5) with this episode's expertise matrix."""
     if p[P_FIXED_EXPERTISE] == 1.0:
@@ -55,7 +55,7 @@ def draw_expertise(rng: UIntArray, out: FloatArray, p: FloatArray, fixed: FloatA
             out[a, order[j]] = spec_lo + (spec_hi - spec_lo) * uniform(rng)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sample_work(rng: UIntArray, ticket_type: int, expertise: float, p: FloatArray) -> float:
     """Work-hours a ticket of ``ticket_type`` needs from an agent with ``expertise``."""
     dist = p[P_DIST]
@@ -69,8 +69,8 @@ def sample_work(rng: UIntArray, ticket_type: int, expertise: float, p: FloatArra
     return p[P_EFFORT + ticket_type] * x / speed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def per_ticket_rate(open_tickets: int, p: FloatArray) -> float:
-    """Work-hours per hour each of ``open_tickets`` receives from an online agent."""
-    n = float(open_tickets)
-    return 1.0 / (n * (1.0 + p[P_SWITCH] * (n - 1.0)))
+    """Work-hours per hour each of ``open_tickets`` receives from an online agent:
+    ``1 / (n * (1 + s * (n - 1)))``, tabulated by ``compile_params``."""
+    return p[P_RATE_TABLE + open_tickets]

@@ -22,13 +22,10 @@ from rl_environments.ticket_routing.core.metrics import compute_kpis, counts
 from rl_environments.ticket_routing.core.state_manager import (
     F_CLOCK,
     I_DONE,
-    I_HEAD,
-    I_QLEN,
     O_PRIORITY,
     O_QUEUE,
     O_STEP,
     O_TYPE,
-    Q_ARRIVAL,
     Simulation,
 )
 from rl_environments.ticket_routing.core.trace import ArrivalTrace
@@ -321,8 +318,8 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         sim = self.sim
         return {
             "action_mask": sim.mask[0].copy(),
-            "reward_components": dict(zip(REWARD_COMPONENTS, sim.components[0].tolist(), strict=True)),
-            "clock_hours": float(sim.fs[0, F_CLOCK]),
+            "reward_components": dict(zip(REWARD_COMPONENTS, sim.components[0].tolist())),  # noqa: B905
+            "clock_hours": sim.fs[0, F_CLOCK].item(),
             "kpis": counts(sim),
         }
 
@@ -338,15 +335,13 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
 
     def current_ticket(self) -> Ticket | None:
         """The ticket waiting to be routed (``None`` after a terminated episode)."""
-        sim = self.sim
-        if sim.ist[0, I_QLEN] == 0:
+        head = self.sim.head_ticket()
+        if head is None:
             return None
-        head = int(sim.ist[0, I_HEAD])
-        arrival = float(sim.queue[0, head, Q_ARRIVAL])
-        ints = sim.obs_int[0]
+        arrival, ticket_type, priority = head
         return Ticket(
-            ticket_type=TICKET_TYPES[int(ints[O_TYPE])],
-            priority=PRIORITIES[int(ints[O_PRIORITY])],
+            ticket_type=TICKET_TYPES[ticket_type],
+            priority=PRIORITIES[priority],
             arrival_hours=arrival,
             age_hours=self.clock_hours - arrival,
         )

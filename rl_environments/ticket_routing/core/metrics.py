@@ -16,12 +16,14 @@ from rl_environments.ticket_routing.core.state_manager import (
     A_ASSIGNED,
     A_BUSY_HOURS,
     A_ONLINE_HOURS,
+    A_UPDATED,
     F_CLOCK,
     F_START,
     F_STD_INTEGRAL,
     F_SUM_WAIT,
     I_ARRIVED,
     I_ASSIGNED,
+    I_IN_SERVICE,
     I_INVALID,
     I_MATCHES,
     I_QLEN,
@@ -60,14 +62,14 @@ def gini(values: FloatArray) -> float:
 
 def counts(sim: Simulation, i: int = 0) -> dict[str, int]:
     """The cheap ticket counters of environment ``i``."""
-    ist = sim.ist[i]
+    ist = sim.ist[i].tolist()
     return {
-        "tickets_arrived": int(ist[I_ARRIVED]),
-        "tickets_assigned": int(ist[I_ASSIGNED]),
-        "tickets_resolved": int(ist[I_RESOLVED]),
-        "tickets_rejected": int(ist[I_REJECTED]),
-        "tickets_waiting": int(ist[I_QLEN]),
-        "tickets_in_service": int(sim.workload[i].sum()),
+        "tickets_arrived": ist[I_ARRIVED],
+        "tickets_assigned": ist[I_ASSIGNED],
+        "tickets_resolved": ist[I_RESOLVED],
+        "tickets_rejected": ist[I_REJECTED],
+        "tickets_waiting": ist[I_QLEN],
+        "tickets_in_service": ist[I_IN_SERVICE],
     }
 
 
@@ -85,7 +87,7 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
         "tickets_resolved": ist[:, I_RESOLVED].copy(),
         "tickets_rejected": ist[:, I_REJECTED].copy(),
         "tickets_waiting": ist[:, I_QLEN].copy(),
-        "tickets_in_service": sim.workload[rows].sum(axis=1),
+        "tickets_in_service": ist[:, I_IN_SERVICE].copy(),
         "decisions": ist[:, I_STEP].copy(),
         "invalid_actions": ist[:, I_INVALID].copy(),
     }
@@ -114,8 +116,11 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
             out[f"sla_compliance_pct_{name}"] = 100.0 * np.sum(sel <= sla[k], axis=1) / count
         out["expertise_match_pct"] = 100.0 * ist[:, I_MATCHES] / assigned
     stats = sim.agent_stats[rows]
-    online = stats[:, :, A_ONLINE_HOURS]
-    util = np.divide(stats[:, :, A_BUSY_HOURS], online, out=np.zeros_like(online), where=online > 0)
+    # Agent counters are updated lazily; add the time since each agent's last update.
+    since = np.where(sim.online[rows], fs[:, F_CLOCK, None] - stats[:, :, A_UPDATED], 0.0)
+    online = stats[:, :, A_ONLINE_HOURS] + since
+    busy = stats[:, :, A_BUSY_HOURS] + np.where(sim.workload[rows] > 0, since, 0.0)
+    util = np.divide(busy, online, out=np.zeros_like(online), where=online > 0)
     out["utilization_per_agent"] = util
     out["mean_utilization_pct"] = 100.0 * util.mean(axis=1)
     out["workload_std"] = np.divide(

@@ -34,7 +34,7 @@ from rl_environments.ticket_routing.core.params import (
     P_W_REJECTION,
     P_W_RESOLUTION,
 )
-from rl_environments.ticket_routing.core.typing import FloatArray, IntArray
+from rl_environments.ticket_routing.core.typing import FloatArray
 
 C_ASSIGNMENT = REWARD_COMPONENTS.index("assignment")
 C_EXPERTISE = REWARD_COMPONENTS.index("expertise")
@@ -45,46 +45,31 @@ C_REJECTION = REWARD_COMPONENTS.index("rejection")
 NUM_COMPONENTS = len(REWARD_COMPONENTS)
 
 
-@njit(cache=True)
-def workload_std(workload: IntArray) -> float:
-    """Population standard deviation of open tickets across agents."""
-    n = workload.shape[0]
-    mean = 0.0
-    for a in range(n):
-        mean += workload[a]
-    mean /= n
-    var = 0.0
-    for a in range(n):
-        d = workload[a] - mean
-        var += d * d
-    return float(np.sqrt(var / n))
-
-
-@njit(cache=True)
-def reward_assignment(comps: FloatArray, expertise: float, workload: IntArray, p: FloatArray) -> None:
-    """Components of a valid assignment, after ``workload`` has been updated."""
+@njit(cache=True, inline="always")
+def reward_assignment(comps: FloatArray, expertise: float, load_std: float, p: FloatArray) -> None:
+    """Components of a valid assignment; ``load_std`` is the std of open tickets across agents after it."""
     comps[C_ASSIGNMENT] += p[P_W_ASSIGN]
     comps[C_EXPERTISE] += p[P_W_EXPERTISE] * expertise
-    if workload_std(workload) > p[P_IMBALANCE_THRESHOLD]:
+    if load_std > p[P_IMBALANCE_THRESHOLD]:
         comps[C_IMBALANCE] -= p[P_W_IMBALANCE]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def reward_invalid(comps: FloatArray, p: FloatArray) -> None:
     comps[C_INVALID] -= p[P_W_INVALID]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def reward_rejection(comps: FloatArray, p: FloatArray) -> None:
     comps[C_REJECTION] -= p[P_W_REJECTION]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def reward_resolution(comps: FloatArray, hours: float, priority: int, p: FloatArray) -> None:
     comps[C_RESOLUTION] -= p[P_W_RESOLUTION] * p[P_PRIO_MULT + priority] * hours
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def csat_probability(hours: float, priority: int, expertise: float, p: FloatArray) -> float:
     """P(satisfied) = logistic(intercept + b_e * (e - 0.5) - b_sla * hours / sla_target)."""
     z = (

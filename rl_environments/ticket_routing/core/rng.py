@@ -21,7 +21,7 @@ def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_u64(s: UIntArray) -> np.uint64:
     """Advance the 4-word state ``s`` in place and return 64 random bits."""
     result = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
@@ -35,19 +35,19 @@ def next_u64(s: UIntArray) -> np.uint64:
     return result
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def uniform(s: UIntArray) -> float:
     """A float64 uniform on [0, 1)."""
     return float(next_u64(s) >> np.uint64(11)) * _TO_UNIT
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def exponential(s: UIntArray) -> float:
     """A unit-mean exponential variate."""
     return -np.log1p(-uniform(s))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def standard_normal(s: UIntArray) -> float:
     """A standard normal variate (Box-Muller, one of the pair)."""
     u1 = 1.0 - uniform(s)  # (0, 1]
@@ -55,7 +55,7 @@ def standard_normal(s: UIntArray) -> float:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def categorical(s: UIntArray, cdf: FloatArray) -> int:
     """Index drawn from a cumulative distribution (last entry 1)."""
     u = uniform(s)

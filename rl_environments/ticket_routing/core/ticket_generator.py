@@ -26,7 +26,7 @@ NT = 5
 NP = 4
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_poisson_arrival(rng: UIntArray, now: float, p: FloatArray, profile_accept: FloatArray) -> float:
     """Time (hours) of the first arrival after ``now``."""
     t = now
@@ -39,7 +39,7 @@ def next_poisson_arrival(rng: UIntArray, now: float, p: FloatArray, profile_acce
             return t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def draw_type_priority(rng: UIntArray, p: FloatArray) -> tuple[int, int]:
     """Ticket type and priority indices from the configured mixes."""
     ticket_type = categorical(rng, p[P_TYPE_CDF : P_TYPE_CDF + NT])
@@ -47,7 +47,7 @@ def draw_type_priority(rng: UIntArray, p: FloatArray) -> tuple[int, int]:
     return ticket_type, priority
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def trace_arrival_time(trace: FloatArray, index: int, shift: float, start: float) -> float:
     """Absolute time of trace entry ``index`` (inf once a non-looping trace is exhausted)."""
     if index >= trace.shape[0]:
@@ -55,7 +55,7 @@ def trace_arrival_time(trace: FloatArray, index: int, shift: float, start: float
     return start + shift + trace[index, 0]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def advance_trace(trace: FloatArray, index: int, shift: float, p: FloatArray) -> tuple[int, float]:
     """Index and time shift of the entry after ``index`` (wrapping when the trace loops)."""
     index += 1
