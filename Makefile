@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # A CPU build of torch that lies on this machine's disk; asked for first so no CUDA build is pulled.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test lint typecheck pytest dashboard bench clean
+.PHONY: demo test lint typecheck pytest browser dashboard bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.core
 	$(BIN)/python examples/random_agent.py --steps 200
 
-pytest: $(VENV)/.dev
+# The dashboard's browser test drives Debian's Chromium through Playwright (never `playwright install`).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@test -x $(CHROMIUM) || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+pytest: $(VENV)/.dev browser
 	$(BIN)/python -m pytest --cov=rl_environments --cov-report=term --cov-fail-under=95
 
 lint: $(VENV)/.dev
@@ -37,6 +44,13 @@ typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
 test: pytest lint typecheck
+
+$(VENV)/.dashboard: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[dashboard]"
+	touch $@ $(VENV)/.core
+
+dashboard: $(VENV)/.dashboard
+	$(BIN)/streamlit run streamlit_app.py
 
 bench: $(VENV)/.core
 	$(BIN)/python benchmarks/bench_env.py

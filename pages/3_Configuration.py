@@ -94,8 +94,12 @@ for section in SECTIONS:
                 target.number_input(f.label, key=f.key, step=0.05, format="%g")
             elif f.kind == "choice":
                 target.selectbox(f.label, DISTRIBUTIONS, key=f.key)
-            else:
+            elif f.kind == "days":
                 target.multiselect(f.label, WEEKDAYS, key=f.key)
+            elif f.kind == "bool":
+                target.checkbox(f.label, key=f.key)
+            else:
+                target.text_input(f.label, key=f.key)
 
 # Validate what the form says with the configuration's own rules; apply it only if it is valid.
 try:

@@ -5,6 +5,7 @@ Thin wrappers over :mod:`rl_environments.ticket_routing.evaluation`; the page ad
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def load_trained_policy(path: str, config: EnvironmentConfig) -> Any:
     if not path.strip():
         raise ValueError("model path: empty; type the path of a saved .zip model")
     try:
-        from rl_environments.ticket_routing import sb3
+        sb3 = importlib.import_module("rl_environments.ticket_routing.sb3")
     except ImportError as exc:
         raise ValueError(
             f"Loading a trained model needs the train extra (missing: {exc.name}). "

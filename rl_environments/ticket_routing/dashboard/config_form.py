@@ -35,7 +35,8 @@ class ConfigField:
 
     path: tuple[str | int, ...]
     kind: str
-    """``int``, ``float``, ``choice`` (service distribution), ``days`` (weekdays) or ``matrix`` (YAML text)."""
+    """``int``, ``float``, ``bool``, ``text``, ``choice`` (service distribution), ``days`` (weekdays) or
+    ``matrix`` (YAML text)."""
     help: str = ""
 
     @property
@@ -66,9 +67,11 @@ def _leaf_fields(path: tuple[str | int, ...], value: Any) -> list[ConfigField]:
         return [f for k, v in value.items() for f in _leaf_fields((*path, k), v)]
     if isinstance(value, list):
         return [f for i, v in enumerate(value) for f in _leaf_fields((*path, i), v)]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"unexpected config value at {path}: {value!r}")  # pragma: no cover - schema guard
-    return [ConfigField(path, "int" if isinstance(value, int) else "float")]
+    if isinstance(value, bool):
+        return [ConfigField(path, "bool")]
+    if isinstance(value, (int, float)):
+        return [ConfigField(path, "int" if isinstance(value, int) else "float")]
+    return [ConfigField(path, "text")]
 
 
 def config_fields() -> list[ConfigField]:

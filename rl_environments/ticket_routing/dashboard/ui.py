@@ -35,11 +35,10 @@ def config_glance(config: EnvironmentConfig) -> None:
     cols[3].metric("Max open tickets per agent", config.max_workload)
     cols[4].metric("Work distribution", config.service.distribution)
     sla: Any = config.sla.resolution_hours
+    mix: Any = config.arrivals.priority_mix
     frame = pd.DataFrame(
-        {
-            "SLA target (hours)": list(sla),
-            "share of tickets": [f"{p:.0%}" for p in config.arrivals.priority_mix],
-        },
-        index=list(PRIORITIES),
+        [[f"{h:g}" for h in sla], [f"{p:.0%}" for p in mix]],
+        index=["SLA target (hours)", "share of tickets"],
+        columns=list(PRIORITIES),
     )
-    st.dataframe(frame.T, width="stretch")
+    st.dataframe(frame, width="stretch")
