@@ -101,11 +101,13 @@ def test_simulator_session_reuses_env_and_rebuilds_on_new_config() -> None:
     env = sim.env
     sim.step(0)
     again = start_simulator(state, 4)
-    assert again is sim and again.env is env
+    assert again is sim
+    assert again.env is env
     assert (again.seed, again.history) == (4, [])
     state["config"] = SMALL.replace(num_agents=5)
     rebuilt = start_simulator(state, 4)
-    assert rebuilt is not sim and rebuilt.config.num_agents == 5
+    assert rebuilt is not sim
+    assert rebuilt.config.num_agents == 5
 
 
 def test_simulator_session_same_seed_same_episode_and_end() -> None:
@@ -117,7 +119,8 @@ def test_simulator_session_same_seed_same_episode_and_end() -> None:
     assert a.history_frame()["cumulative_reward"].iloc[-1] == pytest.approx(a.cumulative_reward)
     calls: list[tuple[int, int]] = []
     taken = a.run("least_loaded", 100, progress=lambda done, total: calls.append((done, total)))
-    assert taken == SMALL.episode_length - 10 and a.done
+    assert taken == SMALL.episode_length - 10
+    assert a.done
     assert calls[-1] == (taken, 100)
     assert a.kpis() is a.episode_kpis
     with pytest.raises(RuntimeError, match="reset the simulator"):
@@ -131,7 +134,8 @@ def test_simulator_session_views() -> None:
     assert sim.history_frame().empty
     assert list(sim.agents_frame()["agent"]) == [0, 1, 2]
     ticket = sim.ticket()
-    assert ticket is not None and ticket["age_hours"] >= 0.0
+    assert ticket is not None
+    assert ticket["age_hours"] >= 0.0
     assert "mean_resolution_hours" in sim.kpis()
 
 
@@ -153,7 +157,8 @@ def test_run_policies_and_ci_table() -> None:
         analytics.run_policies([], SMALL, 2, 0)
     seen: list[str] = []
     results = analytics.run_policies(["random", "least_loaded"], SMALL, 2, 5, lambda d, t, text: seen.append(text))
-    assert seen[-1] == "Done." and len(seen) == 3
+    assert seen[-1] == "Done."
+    assert len(seen) == 3
     assert list(results["seed"]) == [5, 6, 5, 6]
     tidy = analytics.summary(results)
     assert set(tidy["kpi"]) <= set(analytics.TABLE_KPIS)

@@ -175,7 +175,8 @@ def test_policy_run_fills_table_charts_and_download(page: Callable[[str], AppTes
     table = at.dataframe[0].value
     assert list(table.index) == ["random", "least_loaded"]
     cell = table.loc["least_loaded", "csat_pct"]
-    assert "[" in cell and "]" in cell  # mean [95% CI]
+    assert "[" in cell
+    assert "]" in cell
     assert _charts(at) == 7  # CI chart, 2 distributions, SLA by priority, 3 fairness
     downloads = at.get("download_button")
     assert [d.proto.label for d in downloads] == ["Download episodes (CSV)", "Download summary (CSV)"]
@@ -192,7 +193,9 @@ def test_empty_selection_and_missing_model_show_errors(page: Callable[[str], App
     assert "an_results" not in at.session_state
 
 
-def test_missing_train_extra_gives_a_clear_message(page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_train_extra_gives_a_clear_message(
+    page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "rl_environments.ticket_routing.sb3", None)
     at = _analytics(page)
     at.text_input(key="an_model_path").set_value("model.zip").run()
