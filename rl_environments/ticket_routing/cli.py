@@ -5,6 +5,8 @@
     ticket-routing config show --preset hard
     ticket-routing config validate my_team.yaml
     ticket-routing config export --preset easy --out easy.yaml
+    ticket-routing fit-trace tickets.csv --mapping my_columns.yaml -o scenario.yaml
+    ticket-routing compare --config scenario.yaml --trace tickets.csv --mapping my_columns.yaml
 
 Also ``python -m rl_environments.ticket_routing``. Bad input (a missing or invalid file, an
 unknown preset or policy) prints a named error on stderr and exits with code 2.
@@ -75,12 +77,16 @@ def _load_config(args: argparse.Namespace) -> EnvironmentConfig:
     return EnvironmentConfig()
 
 
-def _load_trace(args: argparse.Namespace) -> ArrivalTrace | None:
-    """The arrival trace to replay in ``compare``, or ``None`` for generated arrivals.
+def _load_trace(args: argparse.Namespace, config: EnvironmentConfig) -> tuple[EnvironmentConfig, ArrivalTrace | None]:
+    """The arrival trace to replay in ``compare`` (``--trace FILE``), or ``None`` for generated arrivals,
+    with ``config`` set to start at the window's hour of the week and to run until the log is exhausted."""
+    if not getattr(args, "trace", None):
+        return config, None
+    from rl_environments.ticket_routing.traces import load_replay
 
-    Plumbing point for a ``--trace FILE`` option: parse the file here and return the trace.
-    """
-    return None
+    window = load_replay(args.trace, args.mapping, args.trace_start, args.trace_end)
+    sys.stderr.write(window.describe() + "\n")
+    return window.configure(config), window.trace
 
 
 def _model_policies(args: argparse.Namespace, config: EnvironmentConfig) -> list[Policy]:
@@ -119,6 +125,10 @@ def _add_compare(sub: Any) -> None:
         "--episode-length", type=int, metavar="N", help="override the config's episode_length (decisions per episode)"
     )
     p.add_argument("--out", metavar="DIR", help="write episodes.csv, summary.csv and comparison.png here")
+    p.add_argument("--trace", metavar="FILE", help="replay the arrivals of a ticket log (CSV, zipped CSV or Parquet)")
+    p.add_argument("--mapping", metavar="FILE", help="column mapping of the --trace log (YAML, or a shipped name)")
+    p.add_argument("--trace-start", metavar="TIME", help="replay tickets opened from TIME (default: the first)")
+    p.add_argument("--trace-end", metavar="TIME", help="replay tickets opened before TIME (default: all)")
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -143,7 +153,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         make_policy(name, config)  # fails early, naming the unknown policy
         policies.append(name)
     policies.extend(_model_policies(args, config))
-    trace = _load_trace(args)
+    config, trace = _load_trace(args, config)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     per_episode = evaluate_many(policies, config, args.episodes, args.seed, trace=trace, progress=progress)
     summary = summarize(per_episode)
@@ -367,8 +377,34 @@ def _cmd_config_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- fit-trace
+def _add_fit_trace(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit-trace",
+        help="fit a scenario (arrival rate, weekly profile, mixes, SLA targets) to a ticket log",
+        description="Read a ticket log (CSV, zipped CSV or Parquet) through a column mapping, print the "
+        "estimates with their sample sizes, and write them as a configuration (see docs/bring_your_own_tickets.md).",
+    )
+    p.add_argument("file", metavar="FILE", help="the ticket log")
+    p.add_argument("--mapping", metavar="FILE", help="column mapping (YAML, or a shipped name: uci_incident_log)")
+    p.add_argument("-o", "--output", metavar="FILE", help="scenario YAML to write (default: standard output)")
+    p.add_argument("--start", metavar="TIME", help="fit tickets opened from TIME (default: trim sparse tails)")
+    p.add_argument("--end", metavar="TIME", help="fit tickets opened before TIME")
+    p.add_argument("--sla-quantile", type=float, default=0.8, help="quantile for SLA targets (default: %(default)s)")
+    p.add_argument("--num-agents", type=int, metavar="N", help="team size (default: sized to 70%% utilisation)")
+    p.set_defaults(func=_cmd_fit_trace)
+
+
+def _cmd_fit_trace(args: argparse.Namespace) -> int:
+    from rl_environments.ticket_routing.traces import fit_trace_command
+
+    if not Path(args.file).is_file():
+        raise CliError(f"{args.file}: file not found")
+    return fit_trace_command(args)
+
+
 # --------------------------------------------------------------------------- entry point
-_SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (_add_compare, _add_simulate, _add_config)
+_SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (_add_compare, _add_simulate, _add_config, _add_fit_trace)
 
 
 def build_parser() -> argparse.ArgumentParser:
