@@ -568,6 +568,30 @@ def test_fit_trace_command_writes_a_loadable_scenario(tmp_path: Path) -> None:
     assert "rate_per_day: 6.0" in buf.getvalue()
 
 
+def test_cli_fit_trace_and_compare_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rl_environments.ticket_routing.cli import main
+
+    log_path = tmp_path / "log.csv"
+    simple_frame(14, 6).to_csv(log_path, index=False)
+    out = tmp_path / "scenario.yaml"
+    assert main(["fit-trace", str(log_path), "-o", str(out), "--num-agents", "3", "--sla-quantile", "0.5"]) == 0
+    fitted = EnvironmentConfig.from_yaml(out)
+    assert fitted.num_agents == 3
+    assert fitted.sla.resolution_hours == pytest.approx((4.0, 5.0, 4.0, 5.0))
+    assert "n = 84" in capsys.readouterr().out
+    assert main(["fit-trace", str(tmp_path / "none.csv")]) == 2
+    assert "file not found" in capsys.readouterr().err
+    bad = write_csv(tmp_path / "bad.csv", "opened_at,priority\n2024-01-01,urgent\n")
+    assert main(["fit-trace", str(bad)]) == 2
+    assert "bad.csv, row 1, column 'priority': unknown priority label 'urgent'" in capsys.readouterr().err
+    argv = ["compare", "--config", str(out), "--trace", str(log_path), "--trace-start", "2024-01-08"]
+    assert main([*argv, "--episodes", "2", "--policies", "round_robin", "least_loaded"]) == 0
+    captured = capsys.readouterr()
+    assert "replaying 42 tickets opened from 2024-01-08 00:00" in captured.err
+    assert "round_robin" in captured.out
+    assert "least_loaded" in captured.out
+
+
 def test_simulate_arrivals_counts_a_flat_week() -> None:
     cfg = EnvironmentConfig(num_agents=4, arrivals={"rate_per_day": 24.0, "weekly_profile": None})
     sim = simulate_arrivals(cfg, weeks=2, seed=3)

@@ -724,8 +724,9 @@ class ScenarioFit:
             lines.append(f"  team: {cfg.num_agents} agents (given)")
         else:
             lines.append(
-                f"  team: {cfg.num_agents} agents (sizing rule, not from the log: {self.offered_load:.1f} agent-hours "
-                f"of work per hour at random routing / target utilisation {self.target_utilization:.2f}); "
+                f"  team: {cfg.num_agents} agents (sizing rule, not from the log: random routing keeps "
+                f"{self.offered_load:.1f} agents busy on these shifts / target utilisation "
+                f"{self.target_utilization:.2f}); "
                 f"episode_length {cfg.episode_length} decisions (at least a week of tickets)"
             )
         lines += [f"  note: {note}" for note in self.notes]
