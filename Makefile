@@ -24,7 +24,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core
-	$(BIN)/python examples/random_agent.py --steps 200
+	$(BIN)/ticket-routing compare --episodes 20 --seed 0 --out artifacts/demo
 
 # The dashboard's browser test drives Debian's Chromium through Playwright (never `playwright install`).
 CHROMIUM := /usr/bin/chromium
