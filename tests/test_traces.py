@@ -163,10 +163,14 @@ def test_zip_with_macos_resource_file_and_parquet(tmp_path: Path) -> None:
         zf.writestr("log.csv", frame.to_csv(index=False))
         zf.writestr("__MACOSX/._log.csv", "junk")
     assert len(TicketLog.read(archive)) == 6
+    tsv = tmp_path / "log.tsv"
+    frame.to_csv(tsv, sep="\t", index=False)
+    assert TicketLog.read(tsv).tickets.equals(TicketLog.read(archive).tickets)
     pytest.importorskip("pyarrow")
     parquet = tmp_path / "log.parquet"
     frame.assign(opened_at=pd.to_datetime(frame["opened_at"])).to_parquet(parquet)
-    log = TicketLog.read(parquet)
+    stored_times = ColumnMapping(category="type", resolved_at="resolved_at", timestamp_format="%Y-%m-%dT%H:%M:%S")
+    log = TicketLog.read(parquet, stored_times)
     assert len(log) == 6
     assert log.report.resolved == 6
     assert log.tickets["opened_at"].iloc[0] == pd.Timestamp("2024-01-01 09:00")

@@ -25,7 +25,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -248,43 +248,40 @@ class ColumnMapping:
 
 
 # --------------------------------------------------------------------------- reading files
-def _open_member(path: Path) -> tuple[IO[bytes], str]:
-    """The single CSV member of a zip file (macOS ``__MACOSX`` resource files are ignored)."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise LogFileError("not a valid zip file", source=str(path)) from None
+def _zip_member(archive: zipfile.ZipFile, source: str) -> str:
+    """The single file of a zip archive (macOS ``__MACOSX`` resource files are ignored)."""
     names = [n for n in archive.namelist() if not n.startswith("__MACOSX/") and not n.endswith("/")]
     if len(names) != 1:
-        raise LogFileError(f"expected exactly one file in the zip, found {len(names)}: {names}", source=str(path))
-    return archive.open(names[0]), names[0]
+        raise LogFileError(f"expected exactly one file in the zip, found {len(names)}: {names}", source=source)
+    return names[0]
 
 
 def _read_raw(path: Path, usecols: Sequence[str] | None, na_values: Sequence[str], nrows: int | None) -> pd.DataFrame:
-    """Read the selected columns as text (no type guessing)."""
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
+    """Read the selected columns; CSV cells as text (no type guessing), Parquet columns as stored."""
+    suffix = path.suffix.lower()
     src = str(path)
     if not path.is_file():
         raise LogFileError("file not found", source=src)
+    columns = list(usecols) if usecols is not None else None
+    options: dict[str, Any] = {"usecols": columns, "dtype": str, "na_values": list(na_values), "nrows": nrows}
     try:
         if suffix == ".parquet":
-            frame = pd.read_parquet(path, columns=list(usecols) if usecols is not None else None)
-            frame = frame.head(nrows) if nrows is not None else frame
-            out: pd.DataFrame = frame.astype(object).where(frame.notna(), None)
-            return out
-        if suffix not in (".csv", ".csv.zip", ".zip", ".txt"):
-            raise LogFileError(f"unsupported file type {suffix!r}; expected .csv, .csv.zip or .parquet", source=src)
-        handle: IO[bytes] | Path = path
-        if suffix.endswith(".zip"):
-            handle, _ = _open_member(path)
-        return pd.read_csv(
-            handle,
-            usecols=list(usecols) if usecols is not None else None,
-            dtype=str,
-            na_values=list(na_values),
-            nrows=nrows,
-            skipinitialspace=True,
-        )
+            frame = pd.read_parquet(path, columns=columns)
+            return frame.head(nrows) if nrows is not None else frame
+        if suffix == ".zip":
+            try:
+                archive = zipfile.ZipFile(path)
+            except zipfile.BadZipFile:
+                raise LogFileError("not a valid zip file", source=src) from None
+            with archive, archive.open(_zip_member(archive, src)) as handle:
+                zipped: pd.DataFrame = pd.read_csv(handle, skipinitialspace=True, **options)
+            return zipped
+        if suffix not in (".csv", ".txt", ".tsv"):
+            raise LogFileError(
+                f"unsupported file type {suffix!r}; expected .csv, .zip (one CSV) or .parquet", source=src
+            )
+        text: pd.DataFrame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", skipinitialspace=True, **options)
+        return text
     except TicketLogError:
         raise
     except pd.errors.EmptyDataError:
