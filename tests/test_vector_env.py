@@ -1,0 +1,126 @@
+"""The native vector env: Gymnasium vector API, auto-reset, and equivalence with N single envs."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
+
+
+def _actions(t: int, masks: np.ndarray) -> np.ndarray:
+    """A fixed, deterministic mix of valid and invalid choices."""
+    n, a = masks.shape
+    acts = np.argmax(masks, axis=1)
+    if t % 5 == 0:
+        acts = (np.arange(n) + t) % a  # sometimes invalid
+    return acts.astype(np.int64)
+
+
+@pytest.mark.parametrize("layout", ["flat", "nested"])
+def test_equivalent_to_single_envs_across_autoresets(layout: str) -> None:
+    cfg = EnvironmentConfig(num_agents=4, episode_length=25, max_queue_size=10, max_workload=2)
+    n = 5
+    vec = TicketRoutingVectorEnv(n, cfg, observation_layout=layout)
+    singles = [TicketRoutingEnv(cfg, observation_layout=layout) for _ in range(n)]
+    vobs, vinfo = vec.reset(seed=100)
+    sobs = [e.reset(seed=100 + i)[0] for i, e in enumerate(singles)]
+    needs_reset = [False] * n
+    episodes_ended = 0
+    for t in range(120):
+        _check_obs_rows(vobs, sobs)
+        actions = _actions(t, vec.action_masks())
+        vobs, vrew, vterm, vtrunc, vinfo = vec.step(actions)
+        for i, env in enumerate(singles):
+            if needs_reset[i]:
+                sobs[i], _ = env.reset()
+                assert vrew[i] == 0.0 and not vterm[i] and not vtrunc[i]
+                needs_reset[i] = False
+                continue
+            sobs[i], r, term, trunc, info = env.step(int(actions[i]))
+            assert vrew[i] == r
+            assert vterm[i] == term and vtrunc[i] == trunc
+            np.testing.assert_array_equal(vinfo["action_mask"][i], info["action_mask"])
+            for name, value in info["reward_components"].items():
+                assert vinfo["reward_components"][name][i] == value
+            if term or trunc:
+                needs_reset[i] = True
+                episodes_ended += 1
+                assert vinfo["_episode_kpis"][i]
+                for key, value in info["episode_kpis"].items():
+                    np.testing.assert_array_equal(vinfo["episode_kpis"][key][i], value)
+    assert episodes_ended >= 2 * n
+
+
+def _check_obs_rows(vobs: dict, sobs: list[dict]) -> None:  # type: ignore[type-arg]
+    for i, single in enumerate(sobs):
+        for key, value in single.items():
+            if isinstance(value, dict):
+                for sub, v in value.items():
+                    np.testing.assert_array_equal(vobs[key][sub][i], v)
+            else:
+                np.testing.assert_array_equal(vobs[key][i], value)
+
+
+def test_spaces_dtypes_and_metadata() -> None:
+    cfg = EnvironmentConfig(num_agents=3)
+    vec = TicketRoutingVectorEnv(4, cfg)
+    assert vec.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    assert vec.single_action_space == gym.spaces.Discrete(3)
+    assert vec.action_space.shape == (4,)
+    obs, info = vec.reset(seed=0)
+    assert vec.observation_space.contains(obs)
+    assert obs["agent_expertise"].shape == (4, 15) and obs["agent_expertise"].dtype == np.float32
+    assert obs["ticket_type"].shape == (4,)
+    assert vec.action_masks().shape == (4, 3)
+    assert info["_action_mask"].all()
+    obs, rew, term, trunc, info = vec.step(np.zeros(4, dtype=np.int64))
+    assert vec.observation_space.contains(obs)
+    assert rew.dtype == np.float64 and term.dtype == np.bool_ and trunc.dtype == np.bool_
+    assert "episode_kpis" not in info
+
+
+def test_make_vec_uses_the_native_vector_env() -> None:
+    vec = gym.make_vec("TicketRouting-v0", num_envs=3, vectorization_mode="vector_entry_point", num_agents=5)
+    assert isinstance(vec, TicketRoutingVectorEnv)
+    assert vec.action_space.shape == (3,)
+
+
+def test_seeding_is_reproducible_and_per_env() -> None:
+    a, b = TicketRoutingVectorEnv(3), TicketRoutingVectorEnv(3)
+    oa, _ = a.reset(seed=7)
+    ob, _ = b.reset(seed=[7, 8, 9])
+    np.testing.assert_array_equal(oa["agent_expertise"], ob["agent_expertise"])
+    assert not np.array_equal(oa["agent_expertise"][0], oa["agent_expertise"][1])
+    with pytest.raises(ValueError, match="seed: expected 3 seeds"):
+        a.reset(seed=[1, 2])
+
+
+def test_bad_actions_and_usage_raise() -> None:
+    vec = TicketRoutingVectorEnv(2, EnvironmentConfig(num_agents=3))
+    with pytest.raises(RuntimeError, match="before reset"):
+        vec.step(np.zeros(2, dtype=np.int64))
+    vec.reset(seed=0)
+    with pytest.raises(ValueError, match=r"actions\[1\]: invalid value 3"):
+        vec.step(np.array([0, 3]))
+    with pytest.raises(ValueError, match="expected 2 integer agent indices"):
+        vec.step(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="expected 2 integer agent indices"):
+        vec.step(np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="render_mode"):
+        TicketRoutingVectorEnv(2, render_mode="human")
+    with pytest.raises(ValueError, match="options: unsupported"):
+        vec.reset(options={"a": 1})
+
+
+def test_episodes_done_flags_next_step_reset() -> None:
+    vec = TicketRoutingVectorEnv(2, EnvironmentConfig(episode_length=3))
+    vec.reset(seed=1)
+    for _ in range(3):
+        _, _, _, trunc, _ = vec.step(np.argmax(vec.action_masks(), axis=1))
+    assert trunc.all() and vec.episodes_done.all()
+    obs, rew, term, trunc, _ = vec.step(np.zeros(2, dtype=np.int64))
+    assert not vec.episodes_done.any()
+    assert (obs["time_step"] == 0).all() and (rew == 0).all()
