@@ -588,6 +588,8 @@ def test_cli_fit_trace_and_compare_trace(tmp_path: Path, capsys: pytest.CaptureF
     bad = write_csv(tmp_path / "bad.csv", "opened_at,priority\n2024-01-01,urgent\n")
     assert main(["fit-trace", str(bad)]) == 2
     assert "bad.csv, row 1, column 'priority': unknown priority label 'urgent'" in capsys.readouterr().err
+    assert main(["compare", "--mapping", "uci_incident_log", "--episodes", "1"]) == 2
+    assert "--mapping needs --trace FILE" in capsys.readouterr().err
     argv = ["compare", "--config", str(out), "--trace", str(log_path), "--trace-start", "2024-01-08"]
     assert main([*argv, "--episodes", "2", "--policies", "round_robin", "least_loaded"]) == 0
     captured = capsys.readouterr()

@@ -81,6 +81,9 @@ def _load_trace(args: argparse.Namespace, config: EnvironmentConfig) -> tuple[En
     """The arrival trace to replay in ``compare`` (``--trace FILE``), or ``None`` for generated arrivals,
     with ``config`` set to start at the window's hour of the week and to run until the log is exhausted."""
     if not getattr(args, "trace", None):
+        for option in ("mapping", "trace_start", "trace_end"):
+            if getattr(args, option, None):
+                raise CliError(f"--{option.replace('_', '-')} needs --trace FILE")
         return config, None
     from rl_environments.ticket_routing.traces import load_replay
 
@@ -109,7 +112,7 @@ def _add_compare(sub: Any) -> None:
         "compare",
         help="evaluate routing policies on the same seeded episodes and compare their KPIs",
         description="Evaluate routing policies with common random numbers (episode k of every policy uses "
-        "seed + k) and print the mean of each KPI with its 95%% confidence interval.",
+        "seed + k) and print the mean of each KPI with its 95% confidence interval.",
     )
     _add_config_options(p)
     p.add_argument(
@@ -390,7 +393,9 @@ def _add_fit_trace(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="scenario YAML to write (default: standard output)")
     p.add_argument("--start", metavar="TIME", help="fit tickets opened from TIME (default: trim sparse tails)")
     p.add_argument("--end", metavar="TIME", help="fit tickets opened before TIME")
-    p.add_argument("--sla-quantile", type=float, default=0.8, help="quantile for SLA targets (default: %(default)s)")
+    p.add_argument(
+        "--sla-quantile", type=float, default=0.8, metavar="Q", help="quantile for SLA targets (default: %(default)s)"
+    )
     p.add_argument("--num-agents", type=int, metavar="N", help="team size (default: sized to 70%% utilisation)")
     p.set_defaults(func=_cmd_fit_trace)
 
