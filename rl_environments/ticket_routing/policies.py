@@ -47,10 +47,10 @@ class Policy(Protocol):
     def reset(self, seed: int | None = None) -> None:
         """Forget any state; with ``seed``, restart the policy's random stream."""
 
-    def act(self, obs: Mapping[str, Any], mask: NDArray[np.bool_]) -> int:
+    def act(self, obs: dict[str, Any], mask: NDArray[np.bool_]) -> int:
         """The agent for one flat observation (``mask``: agents that can take the ticket)."""
 
-    def act_batch(self, obs: Mapping[str, NDArray[Any]], masks: NDArray[np.bool_]) -> NDArray[np.int64]:
+    def act_batch(self, obs: dict[str, NDArray[Any]], masks: NDArray[np.bool_]) -> NDArray[np.int64]:
         """Agents for a batch of flat observations (leading axis = environment), shape ``(N,)``."""
 
 
