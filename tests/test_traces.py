@@ -609,6 +609,21 @@ def test_simulate_arrivals_counts_a_flat_week() -> None:
     assert sim.priority_shares() == pytest.approx(cfg.arrivals.priority_mix, abs=0.08)
 
 
+def test_service_desk_preset_lists_only_changes_and_runs() -> None:
+    path = REPO / "rl_environments/ticket_routing/config/presets/service_desk.yaml"
+    changes = yaml.safe_load(path.read_text(encoding="utf-8"))
+    preset = EnvironmentConfig.preset("service_desk")
+    assert changes == config_changes(preset)
+    assert set(changes["arrivals"]) == {"rate_per_day", "type_mix", "priority_mix", "weekly_profile"}
+    env = TicketRoutingEnv(preset)
+    env.reset(seed=0)
+    for _ in range(300):
+        *_, terminated, truncated, info = env.step(int(np.argmax(env.action_masks())))
+        assert not terminated
+        assert not truncated
+    assert info["kpis"]["tickets_rejected"] == 0
+
+
 # --------------------------------------------------------------------------- the real UCI log
 @pytest.fixture(scope="module")
 def uci_log() -> TicketLog:
