@@ -539,6 +539,9 @@ def test_active_window_trims_sparse_tails() -> None:
     log = TicketLog.from_frame(pd.concat([frame, tail], ignore_index=True))
     assert active_window(log, min_share=0.2) == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-15"))
     assert active_window(log, min_share=0.1)[0] == pd.Timestamp("2023-06-01")  # 1 ticket >= 0.1 * 6
+    assert log_weekday_weekend_ratio(log, "2024-01-01", "2024-01-15") == pytest.approx(1.0)
+    with pytest.raises(WindowError, match="needs both weekdays and weekend days"):
+        log_weekday_weekend_ratio(log, "2024-01-01", "2024-01-06")
     fit = estimate_scenario(log, start="2024-01-01", end="2024-01-15")
     assert fit.left_out == 2
     assert fit.tickets == 84

@@ -985,6 +985,8 @@ def log_weekday_weekend_ratio(log: TicketLog, start: object = None, end: object 
     """Mean tickets per weekday (Mon-Fri) over mean tickets per weekend day in the window."""
     daily = log.counts("D", start, end)
     weekend = pd.DatetimeIndex(daily.index).day_of_week >= 5
+    if weekend.all() or not weekend.any():
+        raise WindowError("the window needs both weekdays and weekend days", source=log.source)
     return float(daily[~weekend].mean() / daily[weekend].mean())
 
 
