@@ -192,20 +192,22 @@ class PrioritySedPolicy(ScorePolicy):
     """Shortest expected delay with trunk reservation by priority.
 
     *Shortest expected delay* (SED) routes a job to the server where it is expected to finish
-    first given that server's speed and queue (Banawan and Zeidat, 1992, "A comparative study of
-    load sharing in heterogeneous multicomputer systems"; Selen, Adan and Kapodistria, 2016,
-    "Approximate performance analysis of generalized join the shortest queue routing"). With
-    this environment's service model (processor sharing with a switching overhead ``s``, speed
-    ``min_speed + (1 - min_speed) * e``), a ticket of type ``k`` given to an agent with ``n``
-    open tickets and expertise ``e`` is expected to take about
-    ``effort[k] / speed(e) * (n + 1) * (1 + s * n)`` hours; the rule minimises that.
+    first given that server's speed and queue (Selen, Adan, Kapodistria and van Leeuwaarden, 2016,
+    "Steady-state analysis of shortest expected delay routing", Queueing Systems; the same rule is
+    Linux IPVS's ``sed`` load-balancing scheduler). With this environment's service model
+    (processor sharing with a switching overhead ``s``, speed ``min_speed + (1 - min_speed) * e``),
+    a ticket of type ``k`` given to an agent with ``n`` open tickets and expertise ``e`` is expected
+    to take about ``effort[k] / speed(e) * (n + 1) * (1 + s * n)`` hours; the rule minimises that.
 
     *Trunk reservation* (Miller, 1969, "A queueing reward system with several customer classes",
     Management Science 16(3); Key, 1990, "Optimal control and trunk reservation in loss networks")
     keeps the last ``reserve[p]`` slots of every agent for more urgent work: a ticket of priority
     ``p`` goes only to agents with at least ``reserve[p] + 1`` free slots, unless no agent has
     that many (then to any valid agent). The default reserves nothing for critical and high
-    tickets, one slot for medium and two for low.
+    tickets, one slot for medium and two for low. On the shipped scenarios SED keeps agents well
+    below that point, so the reservation seldom binds and the rule acts as plain SED; it matters
+    when a team is overloaded. (Agents share their time equally among open tickets whatever their
+    priority, so routing alone cannot speed up urgent tickets much: see docs/calibration.md.)
     """
 
     name = "priority_sed"
