@@ -156,6 +156,26 @@ def test_drop_incomplete_counts_rows_and_keeps_row_numbers(tmp_path: Path) -> No
     assert err.value.row == 3
 
 
+def test_unmapped_categories_time_ordering_and_nothing_usable(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": ["A", "A", "B"],
+            "opened_at": ["2024-01-01 09:00", "2024-01-01 09:00", "2024-01-01 10:00"],
+            "updated": ["2024-01-02 12:00", "2024-01-01 12:00", "2024-01-01 11:00"],
+            "priority": ["low", "high", "low"],
+            "category": ["printer", "billing", "billing"],
+        }
+    )
+    mapping = ColumnMapping(ticket_id="id", order_by="updated", category="category", default_type="integration")
+    log = TicketLog.from_frame(frame, mapping)
+    a = log.tickets.iloc[0]
+    assert (a["priority"], a["ticket_type"], a["row"]) == ("low", "integration", 1)  # the latest update
+    assert log.report.defaulted == {"category not in the types table": 1}
+    empty = write_csv(tmp_path / "empty.csv", "opened_at,priority\n,low\n2024-01-01,\n")
+    with pytest.raises(LogFileError, match="no usable rows"):
+        TicketLog.read(empty, ColumnMapping(drop_incomplete=True))
+
+
 def test_zip_with_macos_resource_file_and_parquet(tmp_path: Path) -> None:
     frame = simple_frame(2, 3)
     archive = tmp_path / "log.csv.zip"
