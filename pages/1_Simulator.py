@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from rl_environments.ticket_routing import REWARD_COMPONENTS, TICKET_TYPES
@@ -65,7 +66,12 @@ last = sim.history[-1] if sim.history else None
 top = st.columns(5)
 top[0].metric("Decisions", f"{len(sim.history)} / {sim.config.episode_length}")
 day, hour = divmod(sim.env.clock_hours, 24.0)
-top[1].metric("Clock", f"day {int(day) + 1}, {hour:04.1f} h")
+weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[int(day) % 7]
+top[1].metric(
+    "Clock",
+    f"{weekday} {int(hour):02d}:{int(hour % 1 * 60):02d}",
+    help=f"{sim.env.clock_hours:.2f} simulated hours since Monday 00:00 of week 1",
+)
 top[2].metric("Queue", int(sim.observation["queue_size"]))
 top[3].metric("Last reward", "–" if last is None else f"{last.reward:+.2f}")
 top[4].metric("Cumulative reward", f"{sim.cumulative_reward:+.2f}")
@@ -84,32 +90,40 @@ with left:
     if ticket is None or sim.done:
         st.write("No ticket waiting.")
     else:
-        cols = st.columns(3)
-        cols[0].metric("Type", ticket["type"].replace("_", " "))
-        cols[1].metric("Priority", ticket["priority"])
-        cols[2].metric("Age", f"{ticket['age_hours']:.1f} h")
+        st.markdown(
+            f"**{ticket['type'].replace('_', ' ')}** ticket, **{ticket['priority']}** priority, "
+            f"waiting **{ticket['age_hours']:.1f} h**"
+        )
 
     st.subheader("Choose the agent")
     mask = sim.mask
     agents = sim.env.agents()
     ticket_type = ticket["type"] if ticket is not None else TICKET_TYPES[0]
-    if int(state.get("sim_agent", 0)) >= len(agents):
+    if state.get("sim_agent") not in range(len(agents)):
         state["sim_agent"] = 0
-
-    def _label(agent: int) -> str:
-        a = agents[agent]
-        flag = "✓ can take it" if mask[agent] else ("✗ off shift" if not a.online else "✗ full")
-        skill = a.expertise[ticket_type]
-        return f"Agent {agent} · {a.workload}/{a.capacity} open · {ticket_type} expertise {skill:.2f} · {flag}"
-
-    st.selectbox("Agent", list(range(len(agents))), format_func=_label, key="sim_agent")
-    reason = sim.explain(int(state["sim_agent"]))
+    # Option labels stay fixed ("Agent i"): the state of each agent is shown next to the choice.
+    st.selectbox("Agent", list(range(len(agents))), format_func=lambda a: f"Agent {a}", key="sim_agent")
+    chosen = agents[int(state["sim_agent"])]
+    flag = "can take it" if mask[chosen.agent_id] else ("off shift" if not chosen.online else "full")
+    st.caption(
+        f"Agent {chosen.agent_id}: {chosen.workload}/{chosen.capacity} open tickets, "
+        f"{ticket_type} expertise {chosen.expertise[ticket_type]:.2f}, {flag}."
+    )
+    reason = sim.explain(chosen.agent_id)
     if reason is not None and not sim.done:
         st.warning(
             f"This choice is invalid: {reason}. Stepping with it costs the invalid_action penalty "
             f"({sim.config.reward.invalid_action:g})."
         )
-    st.caption(f"Mask: {int(mask.sum())} of {len(mask)} agents can take this ticket.")
+    groups = {
+        "can take it": [a.agent_id for a in agents if mask[a.agent_id]],
+        "full": [a.agent_id for a in agents if a.online and not mask[a.agent_id]],
+        "off shift": [a.agent_id for a in agents if not a.online],
+    }
+    st.caption(
+        f"Mask: {int(mask.sum())} of {len(mask)} agents can take this ticket. "
+        + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in groups.items() if v)
+    )
     st.button("Step", key="sim_step", on_click=_step_manual, disabled=sim.done, type="primary")
 
 with right:
@@ -134,7 +148,8 @@ with right:
     if last is None:
         st.write("No step yet.")
     else:
-        st.bar_chart({k: [last.components[k]] for k in REWARD_COMPONENTS}, horizontal=True, height=220, stack=False)
+        parts = pd.DataFrame({"reward": [last.components[k] for k in REWARD_COMPONENTS]}, index=list(REWARD_COMPONENTS))
+        st.bar_chart(parts, horizontal=True, height=220)
 
 # ----------------------------------------------------------------------------- agents
 st.subheader("Agents")
@@ -146,6 +161,7 @@ st.dataframe(
     styled,
     hide_index=True,
     width="stretch",
+    height=min(35 * (len(frame) + 1) + 3, 738),
     column_config={
         "workload": st.column_config.ProgressColumn(
             "workload", min_value=0, max_value=sim.config.max_workload, format="%d"

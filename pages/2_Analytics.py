@@ -144,7 +144,8 @@ with st.container(border=True):
     cols = st.columns(5)
     scenarios = scenario_names()
     cols[0].selectbox("Configuration A", scenarios, key="cmp_a")
-    cols[1].selectbox("Configuration B", scenarios, index=len(scenarios) - 1, key="cmp_b")
+    default_b = scenarios.index("hard") if "hard" in scenarios else len(scenarios) - 1
+    cols[1].selectbox("Configuration B", scenarios, index=default_b, key="cmp_b")
     cols[2].selectbox("Policy", names, key="cmp_policy")
     cols[3].number_input("Episodes", min_value=2, max_value=10_000, value=10, step=1, key="cmp_episodes")
     cols[4].number_input("Seed", min_value=0, value=0, step=1, key="cmp_seed")

@@ -71,11 +71,12 @@ st.caption("The configuration in use is shared by the Simulator and Analytics pa
 st.subheader("Presets")
 preset_cols = st.columns(len(EnvironmentConfig.preset_names()) + 1)
 for col, name in zip(preset_cols, EnvironmentConfig.preset_names(), strict=False):
-    col.button(name.title(), key=f"preset_{name}", on_click=_load_preset, args=(name,), width="stretch")
+    label = name.replace("_", " ").title()
+    col.button(label, key=f"preset_{name}", on_click=_load_preset, args=(name,), width="stretch")
 status = st.container()
 
 st.subheader("Parameters")
-tabs = dict(zip(SECTIONS, st.tabs([s.title() if s != "sla" else "SLA" for s in SECTIONS]), strict=True))
+tabs = dict(zip(SECTIONS, st.tabs([s.upper() if s in ("sla", "csat") else s.title() for s in SECTIONS]), strict=True))
 inline: dict[str, Any] = {}
 for section in SECTIONS:
     with tabs[section]:

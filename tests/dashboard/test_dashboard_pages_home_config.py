@@ -33,6 +33,7 @@ def test_home_shows_the_configuration_in_use_and_links_to_every_page(page: Calla
     at.run()
     assert _metric(at, "Agents") == "3"
     assert _metric(at, "Tickets per day") == "12.5"
+    assert "exponential" in at.caption[0].value
 
 
 # ----------------------------------------------------------------------------- Configuration
@@ -43,7 +44,7 @@ def test_configuration_has_a_widget_for_every_parameter(page: Callable[[str], Ap
     assert {f.key for f in config_fields()} <= keys
     numeric = [f for f in config_fields() if f.kind in ("int", "float")]
     assert len(at.number_input) == len(numeric)
-    presets = {name.title() for name in EnvironmentConfig.preset_names()}
+    presets = {name.replace("_", " ").title() for name in EnvironmentConfig.preset_names()}
     assert {b.label for b in at.button} == presets | {"Import pasted text"}
     assert len(at.get("download_button")) == 2
     assert at.success[0].value.startswith("Valid.")

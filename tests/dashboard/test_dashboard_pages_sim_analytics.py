@@ -38,6 +38,10 @@ def _metric(at: AppTest, label: str) -> str:
     return next(str(m.value) for m in at.metric if m.label == label)
 
 
+def _caption(at: AppTest, start: str) -> str:
+    return next(str(c.value) for c in at.caption if str(c.value).startswith(start))
+
+
 def _charts(at: AppTest) -> int:
     return len(at.get("vega_lite_chart")) + len(at.get("arrow_vega_lite_chart"))
 
@@ -53,9 +57,11 @@ def test_simulator_shows_ticket_agents_and_mask(page: Callable[[str], AppTest]) 
     at = _simulator(page, OPEN)
     assert not at.exception
     assert _metric(at, "Decisions") == "0 / 200"
-    assert _metric(at, "Priority") in {"critical", "high", "medium", "low"}
+    ticket = at.session_state["simulator"].ticket()
+    assert f"**{ticket['priority']}** priority" in at.markdown[0].value
     assert len(at.selectbox(key="sim_agent").options) == 4
-    assert at.caption[0].value.startswith("Mask: 4 of 4 agents")
+    assert _caption(at, "Mask: ") == "Mask: 4 of 4 agents can take this ticket. can take it: 0, 1, 2, 3"
+    assert _caption(at, "Agent 0: ").startswith(f"Agent 0: 0/{OPEN.max_workload} open tickets")
     agents = at.dataframe[0].value
     assert list(agents["agent"]) == [0, 1, 2, 3]
     assert {"workload", "online", "technical", "integration"} <= set(agents.columns)
@@ -82,8 +88,8 @@ def test_a_manual_step_changes_the_state(page: Callable[[str], AppTest]) -> None
 def test_invalid_choices_are_explained(page: Callable[[str], AppTest]) -> None:
     at = _simulator(page, FULL)
     at.selectbox(key="sim_agent").set_value(1).run()
-    assert at.caption[0].value.startswith("Mask: 1 of 3 agents")
-    assert "✗ off shift" in at.selectbox(key="sim_agent").format_func(1)
+    assert _caption(at, "Mask: ") == "Mask: 1 of 3 agents can take this ticket. can take it: 0; off shift: 1, 2"
+    assert _caption(at, "Agent 1: ").endswith("off shift.")
     warning = at.warning[0].value
     assert "This choice is invalid: agent 1 is off shift right now" in warning
     assert f"invalid_action penalty ({FULL.reward.invalid_action:g})" in warning
@@ -94,7 +100,9 @@ def test_invalid_choices_are_explained(page: Callable[[str], AppTest]) -> None:
     assert at.session_state["simulator"].history[0].valid
     # Agent 0 now holds its one ticket for 1000 hours: choosing it again is invalid.
     assert "This choice is invalid: agent 0 is full (1/1 open tickets" in at.warning[0].value
-    assert "✗ full" in at.selectbox(key="sim_agent").format_func(0)
+    assert _caption(at, "Agent 0: ").startswith("Agent 0: 1/1 open tickets")
+    assert _caption(at, "Agent 0: ").endswith("full.")
+    assert _caption(at, "Mask: ").endswith("full: 0; off shift: 2")
     at.button(key="sim_step").click().run()
     record = at.session_state["simulator"].history[-1]
     assert not record.valid

@@ -28,12 +28,19 @@ def setup_page(title: str) -> EnvironmentConfig:
 
 def config_glance(config: EnvironmentConfig) -> None:
     """The configuration at a glance: headline numbers and the SLA targets."""
-    cols = st.columns(5)
+    cols = st.columns(4)
     cols[0].metric("Agents", config.num_agents)
     cols[1].metric("Tickets per day", f"{config.arrivals.rate_per_day:g}")
     cols[2].metric("Decisions per episode", config.episode_length)
     cols[3].metric("Max open tickets per agent", config.max_workload)
-    cols[4].metric("Work distribution", config.service.distribution)
+    shifts = config.agents
+    days: Any = shifts.work_days
+    st.caption(
+        f"Shifts start at {shifts.shift_start_hour:02d}:00 and last {shifts.shift_hours} h "
+        f"(staggered by {shifts.shift_stagger_hours} h per agent) on {', '.join(d[:3].title() for d in days)}. "
+        f"Work time is {config.service.distribution}; arrivals follow "
+        f"{'a weekly profile' if config.arrivals.weekly_profile is not None else 'a flat rate'}."
+    )
     sla: Any = config.sla.resolution_hours
     mix: Any = config.arrivals.priority_mix
     frame = pd.DataFrame(
