@@ -33,8 +33,24 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	@test -x $(CHROMIUM) || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-pytest: $(VENV)/.dev browser
-	$(BIN)/python -m pytest --cov=rl_environments --cov-report=term --cov-fail-under=95
+# Core test modules, also run (1) with the kernels interpreted, so coverage sees inside the
+# compiled functions and any difference between Numba and Python semantics shows, and (2) on the
+# newest Gymnasium (the main venv has the 1.2 series that Ray pins).
+CORE_TESTS := tests/test_state_manager.py tests/test_environment.py tests/test_vector_env.py \
+	tests/test_agent_manager.py tests/test_rng.py tests/test_reward_calculator.py tests/test_metrics.py
+VENV_LATEST := .venv-gymnasium-latest
+
+$(VENV_LATEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV_LATEST)
+	$(VENV_LATEST)/bin/python -m pip --disable-pip-version-check -q install -e . "gymnasium>=1.4" pytest hypothesis
+	touch $@
+
+pytest: $(VENV)/.dev browser $(VENV_LATEST)/.installed
+	$(BIN)/python -m pytest --cov=rl_environments --cov-report=
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q $(CORE_TESTS) -k "not sb3" \
+		--cov=rl_environments --cov-append --cov-report=term-missing:skip-covered --cov-fail-under=95
+	$(VENV_LATEST)/bin/python -c "import gymnasium; print('gymnasium', gymnasium.__version__)"
+	$(VENV_LATEST)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_statistics.py -k "not sb3"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -56,4 +72,4 @@ bench: $(VENV)/.core
 	$(BIN)/python benchmarks/bench_env.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) $(VENV_LATEST) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

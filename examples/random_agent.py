@@ -1,6 +1,6 @@
 """Route tickets with a random valid agent and print the KPI summary.
 
-    python examples/random_agent.py --steps 200 --seed 42
+python examples/random_agent.py --steps 200 --seed 42
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     env = TicketRoutingEnv(render_mode="ansi")
-    obs, info = env.reset(seed=args.seed)
+    _, info = env.reset(seed=args.seed)
     rng = np.random.default_rng(args.seed)
     total = 0.0
     for step in range(args.steps):
         action = int(rng.choice(np.flatnonzero(info["action_mask"])))
-        obs, reward, terminated, truncated, info = env.step(action)
+        _, reward, terminated, truncated, info = env.step(action)
         total += float(reward)
         if args.render_every and step % args.render_every == 0:
             print(env.render(), end="\n\n")
         if terminated or truncated:
-            obs, info = env.reset()
+            _, info = env.reset()
     kpis = env.kpis()
     print(f"return over {args.steps} steps: {total:.1f}")
     for key in ("tickets_arrived", "tickets_resolved", "mean_resolution_hours", "sla_compliance_pct", "csat_pct"):

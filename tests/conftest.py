@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,10 @@ from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+    # Interpreted kernels (the coverage pass): the generator's uint64 arithmetic wraps on purpose.
+    np.seterr(over="ignore")
+
 
 @pytest.fixture
 def small_config() -> EnvironmentConfig:
@@ -23,7 +28,10 @@ def small_config() -> EnvironmentConfig:
         max_queue_size=20,
         max_workload=3,
         arrivals={"rate_per_day": 40.0},
-        agents={"shift_hours": 24, "work_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]},
+        agents={
+            "shift_hours": 24,
+            "work_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+        },
     )
 
 

@@ -16,7 +16,10 @@ def _state(seed: int = 0) -> np.ndarray:
 
 
 def test_expertise_draw_respects_ranges_and_specialties() -> None:
-    cfg = EnvironmentConfig(num_agents=50, agents={"expertise_range": [0.2, 0.4], "specialist_range": [0.9, 1.0], "specialties_per_agent": 2})
+    cfg = EnvironmentConfig(
+        num_agents=50,
+        agents={"expertise_range": [0.2, 0.4], "specialist_range": [0.9, 1.0], "specialties_per_agent": 2},
+    )
     cp = compile_params(cfg)
     out = np.zeros((50, 5))
     draw_expertise(_state(), out, cp.p, cp.fixed_expertise)
@@ -35,7 +38,9 @@ def test_fixed_expertise_is_used_as_given() -> None:
     np.testing.assert_allclose(out, matrix)
 
 
-@pytest.mark.parametrize(("dist", "cv"), [("exponential", 1.0), ("lognormal", 0.5), ("lognormal", 2.0), ("deterministic", 0.0)])
+@pytest.mark.parametrize(
+    ("dist", "cv"), [("exponential", 1.0), ("lognormal", 0.5), ("lognormal", 2.0), ("deterministic", 0.0)]
+)
 def test_work_distribution_mean_and_spread(dist: str, cv: float) -> None:
     service = {"distribution": dist, "min_speed": 0.25, "base_effort_hours": [2.0] * 5}
     if dist == "lognormal":
@@ -64,7 +69,10 @@ def test_processor_sharing_rate_with_switching_overhead() -> None:
 
 
 def test_schedule_shifts_and_stagger() -> None:
-    cfg = EnvironmentConfig(num_agents=3, agents={"shift_start_hour": 22, "shift_hours": 4, "shift_stagger_hours": 8, "work_days": ["monday"]})
+    cfg = EnvironmentConfig(
+        num_agents=3,
+        agents={"shift_start_hour": 22, "shift_hours": 4, "shift_stagger_hours": 8, "work_days": ["monday"]},
+    )
     sched = agent_schedule(cfg)
     assert sched.shape == (3, 168)
     assert np.flatnonzero(sched[0]).tolist() == [22, 23, 24, 25]  # crosses midnight into Tuesday
@@ -77,7 +85,12 @@ def test_schedule_shifts_and_stagger() -> None:
 
 
 def test_always_on_schedule_never_changes() -> None:
-    cfg = EnvironmentConfig(agents={"shift_hours": 24, "work_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]})
+    cfg = EnvironmentConfig(
+        agents={
+            "shift_hours": 24,
+            "work_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+        }
+    )
     cp = compile_params(cfg)
     assert cp.schedule.all()
     assert np.isinf(cp.hours_to_change).all()

@@ -93,22 +93,47 @@ BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"episode_length": -5}, "episode_length: invalid value -5"),
     ({"max_queue_size": "ten"}, "max_queue_size: invalid value 'ten'; expected an integer"),
     ({"arrivals": {"rate_per_day": -1.0}}, "arrivals.rate_per_day: invalid value -1.0; must lie in (0.0"),
-    ({"arrivals": {"rate_per_day": float("nan")}}, "arrivals.rate_per_day: invalid value nan; expected a finite number"),
+    (
+        {"arrivals": {"rate_per_day": float("nan")}},
+        "arrivals.rate_per_day: invalid value nan; expected a finite number",
+    ),
     ({"arrivals": {"rate": 3}}, "arrivals.rate: invalid value 3; unknown key"),
     (
-        {"arrivals": {"type_mix": {"technical": 0.5, "billing": 0.5, "feature_request": 0.5, "bug_report": 0, "integration": 0}}},
+        {
+            "arrivals": {
+                "type_mix": {
+                    "technical": 0.5,
+                    "billing": 0.5,
+                    "feature_request": 0.5,
+                    "bug_report": 0,
+                    "integration": 0,
+                }
+            }
+        },
         "arrivals.type_mix: invalid value",
     ),
     ({"arrivals": {"priority_mix": {"critical": 1.0}}}, "missing key(s) high, medium, low"),
     ({"arrivals": {"priority_mix": {"urgent": 1.0}}}, "arrivals.priority_mix.urgent: invalid value 1.0; unknown key"),
-    ({"arrivals": {"priority_mix": [1.5, -0.5, 0.0, 0.0]}}, "arrivals.priority_mix.critical: invalid value 1.5; must lie in [0.0, 1.0]"),
+    (
+        {"arrivals": {"priority_mix": [1.5, -0.5, 0.0, 0.0]}},
+        "arrivals.priority_mix.critical: invalid value 1.5; must lie in [0.0, 1.0]",
+    ),
     ({"arrivals": {"weekly_profile": {"monday": [1.0] * 23}}}, "arrivals.weekly_profile"),
-    ({"agents": {"expertise_range": [0.2, 1.4]}}, "agents.expertise_range[1]: invalid value 1.4; must lie in [0.0, 1.0]"),
-    ({"agents": {"expertise_range": [0.8, 0.2]}}, "agents.expertise_range: invalid value [0.8, 0.2]; low must not exceed high"),
+    (
+        {"agents": {"expertise_range": [0.2, 1.4]}},
+        "agents.expertise_range[1]: invalid value 1.4; must lie in [0.0, 1.0]",
+    ),
+    (
+        {"agents": {"expertise_range": [0.8, 0.2]}},
+        "agents.expertise_range: invalid value [0.8, 0.2]; low must not exceed high",
+    ),
     ({"agents": {"specialties_per_agent": 6}}, "agents.specialties_per_agent: invalid value 6"),
     ({"agents": {"work_days": ["funday"]}}, "agents.work_days: invalid value 'funday'; unknown weekday"),
     ({"agents": {"shift_hours": 0}}, "agents.shift_hours: invalid value 0"),
-    ({"num_agents": 2, "agents": {"expertise": [[0.5] * 5]}}, "agents.expertise: invalid value '1 rows'; needs one row per agent"),
+    (
+        {"num_agents": 2, "agents": {"expertise": [[0.5] * 5]}},
+        "agents.expertise: invalid value '1 rows'; needs one row per agent",
+    ),
     ({"agents": {"expertise": [[0.5, 0.5, 0.5, 0.5, 1.5]]}}, "agents.expertise[0].integration: invalid value 1.5"),
     ({"service": {"distribution": "weibull"}}, "service.distribution: invalid value 'weibull'; allowed: exponential"),
     ({"service": {"base_effort_hours": {"technical": 0.0}}}, "service.base_effort_hours"),
@@ -122,7 +147,9 @@ BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("data", "message"), BAD_INPUTS, ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    ("data", "message"), BAD_INPUTS, ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(BAD_INPUTS)]
+)
 def test_invalid_config_raises_named_error(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError) as err:
         EnvironmentConfig.from_dict(data)

@@ -42,7 +42,9 @@ def test_same_seed_same_trajectory_and_different_seed_differs() -> None:
 
 
 def test_same_trajectory_in_another_process() -> None:
-    out = subprocess.run([sys.executable, "-c", SCRIPT.replace("SEED", "5")], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT.replace("SEED", "5")], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == trajectory_hash(5)
 
 

@@ -121,7 +121,10 @@ def test_assignment_reward_matches_the_formula(env: TicketRoutingEnv) -> None:
     assert info["reward_components"]["expertise"] == pytest.approx(weights.expertise * expertise)
 
 
-ALWAYS_ON = {"shift_hours": 24, "work_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]}
+ALWAYS_ON = {
+    "shift_hours": 24,
+    "work_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+}
 
 
 def _one_busy_agent_env(retries: int) -> TicketRoutingEnv:
@@ -212,10 +215,21 @@ def test_kpis_in_info_and_conservation(env: TicketRoutingEnv) -> None:
     _, info = env.reset(seed=9)
     for _ in range(50):
         k = info["kpis"]
-        assert k["tickets_arrived"] == k["tickets_waiting"] + k["tickets_in_service"] + k["tickets_resolved"] + k["tickets_rejected"]
+        assert (
+            k["tickets_arrived"]
+            == k["tickets_waiting"] + k["tickets_in_service"] + k["tickets_resolved"] + k["tickets_rejected"]
+        )
         _, _, _, _, info = env.step(first_valid(info["action_mask"]))
     full = env.kpis()
-    for key in ("mean_resolution_hours", "p90_resolution_hours", "sla_compliance_pct", "csat_pct", "expertise_match_pct", "workload_gini", "mean_utilization_pct"):
+    for key in (
+        "mean_resolution_hours",
+        "p90_resolution_hours",
+        "sla_compliance_pct",
+        "csat_pct",
+        "expertise_match_pct",
+        "workload_gini",
+        "mean_utilization_pct",
+    ):
         assert np.isfinite(full[key]), key
     assert 0.0 <= full["csat_pct"] <= 100.0
     assert full["p90_resolution_hours"] >= full["mean_resolution_hours"] * 0.5

@@ -22,7 +22,16 @@ from rl_environments.ticket_routing.core.reward_calculator import (
 )
 
 CFG = EnvironmentConfig(
-    reward={"assignment": 10.0, "expertise": 5.0, "resolution": 0.1, "imbalance": 5.0, "imbalance_threshold": 2.0, "invalid_action": 7.0, "rejection": 3.0, "priority_multipliers": [4.0, 2.0, 1.0, 0.5]},
+    reward={
+        "assignment": 10.0,
+        "expertise": 5.0,
+        "resolution": 0.1,
+        "imbalance": 5.0,
+        "imbalance_threshold": 2.0,
+        "invalid_action": 7.0,
+        "rejection": 3.0,
+        "priority_multipliers": [4.0, 2.0, 1.0, 0.5],
+    },
     sla={"resolution_hours": [8.0, 24.0, 72.0, 120.0]},
     csat={"intercept": 2.0, "expertise_coef": 2.0, "sla_ratio_coef": 1.5},
 )

@@ -8,7 +8,10 @@ import pytest
 from rl_environments.ticket_routing import ArrivalTrace, EnvironmentConfig, TicketRoutingEnv
 from rl_environments.ticket_routing.core.state_manager import I_DONE, Simulation
 
-ALWAYS_ON = {"shift_hours": 24, "work_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]}
+ALWAYS_ON = {
+    "shift_hours": 24,
+    "work_days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+}
 
 
 def hand_config(num_agents: int = 1) -> EnvironmentConfig:
@@ -19,7 +22,13 @@ def hand_config(num_agents: int = 1) -> EnvironmentConfig:
         agents={**ALWAYS_ON, "expertise": [[1.0] * 5] * num_agents},
         service={
             "distribution": "deterministic",
-            "base_effort_hours": {"technical": 3.0, "billing": 1.0, "feature_request": 2.0, "bug_report": 2.0, "integration": 2.0},
+            "base_effort_hours": {
+                "technical": 3.0,
+                "billing": 1.0,
+                "feature_request": 2.0,
+                "bug_report": 2.0,
+                "integration": 2.0,
+            },
             "switching_overhead": 0.0,
         },
     )
@@ -37,7 +46,7 @@ def test_processor_sharing_by_hand() -> None:
     env = TicketRoutingEnv(cfg, trace=trace)
     obs, _ = env.reset(seed=0)
     assert (int(obs["ticket_type"]), int(obs["ticket_priority"])) == (1, 2)
-    obs, r1, term1, _, info1 = env.step(0)
+    obs, r1, term1, _, _ = env.step(0)
     assert not term1
     assert env.clock_hours == pytest.approx(0.5)
     assert (int(obs["ticket_type"]), int(obs["ticket_priority"])) == (0, 1)
@@ -58,7 +67,7 @@ def test_processor_sharing_by_hand() -> None:
     assert kpis["utilization_per_agent"] == [pytest.approx(1.0)]
     assert kpis["expertise_match_pct"] == pytest.approx(100.0)
     sla = dict(zip(("critical", "high", "medium", "low"), cfg.sla.resolution_hours, strict=True))
-    met = int(1.5 <= sla["medium"]) + int(3.5 <= sla["high"])
+    met = int(sla["medium"] >= 1.5) + int(sla["high"] >= 3.5)
     assert kpis["sla_compliance_pct"] == pytest.approx(50.0 * met)
     assert obs["queue_size"] == 0
 
@@ -86,7 +95,7 @@ def test_queue_overflow_rejects_and_counts() -> None:
     trace = ArrivalTrace.from_records([0.0, 0.1, 0.2, 0.3, 0.4], ["technical"] * 5, ["medium"] * 5)
     env = TicketRoutingEnv(cfg, trace=trace)
     env.reset(seed=0)
-    _, reward, _, _, info = env.step(0)
+    _, _, _, _, info = env.step(0)
     kpis = env.kpis()
     assert kpis["tickets_rejected"] == 2
     assert kpis["tickets_waiting"] == 2

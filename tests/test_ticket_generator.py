@@ -33,9 +33,7 @@ def test_homogeneous_rate_and_exponential_gaps() -> None:
 
 
 def test_type_and_priority_mixes() -> None:
-    cfg = EnvironmentConfig(
-        arrivals={"type_mix": [0.4, 0.3, 0.1, 0.1, 0.1], "priority_mix": [0.05, 0.15, 0.5, 0.3]}
-    )
+    cfg = EnvironmentConfig(arrivals={"type_mix": [0.4, 0.3, 0.1, 0.1, 0.1], "priority_mix": [0.05, 0.15, 0.5, 0.3]})
     cp = compile_params(cfg)
     state = seed_states(np.random.default_rng(1), 1)[0]
     n = 40_000

@@ -121,6 +121,6 @@ def test_episodes_done_flags_next_step_reset() -> None:
     for _ in range(3):
         _, _, _, trunc, _ = vec.step(np.argmax(vec.action_masks(), axis=1))
     assert trunc.all() and vec.episodes_done.all()
-    obs, rew, term, trunc, _ = vec.step(np.zeros(2, dtype=np.int64))
+    obs, rew, _, _, _ = vec.step(np.zeros(2, dtype=np.int64))
     assert not vec.episodes_done.any()
     assert (obs["time_step"] == 0).all() and (rew == 0).all()

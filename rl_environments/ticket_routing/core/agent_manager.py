@@ -10,7 +10,6 @@ its tickets. A ticket of type ``k`` needs ``base_effort[k] * X / speed(e)`` work
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from rl_environments.ticket_routing.core.params import (
     P_DIST,
@@ -22,12 +21,12 @@ from rl_environments.ticket_routing.core.params import (
     P_LOG_SIGMA,
     P_MIN_SPEED,
     P_N_SPEC,
+    P_RATE_TABLE,
     P_SPEC_HI,
     P_SPEC_LO,
-    P_RATE_TABLE,
 )
 from rl_environments.ticket_routing.core.rng import exponential, standard_normal, uniform
-from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray
+from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray, njit
 
 NT = 5
 

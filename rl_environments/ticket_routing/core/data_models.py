@@ -119,7 +119,9 @@ def _named_vector(
             raise _fail(f"{name}.{unknown[0]}", value[unknown[0]], f"unknown key; allowed keys: {', '.join(names)}")
         missing = [k for k in names if k not in value]
         if missing:
-            raise _fail(name, dict(value), f"missing key(s) {', '.join(missing)}; every one of {', '.join(names)} is required")
+            raise _fail(
+                name, dict(value), f"missing key(s) {', '.join(missing)}; every one of {', '.join(names)} is required"
+            )
         items = [value[k] for k in names]
     elif isinstance(value, Sequence) and not isinstance(value, str):
         if len(value) != len(names):
@@ -135,7 +137,9 @@ def _named_vector(
 def _mix(name: str, value: object, names: tuple[str, ...]) -> tuple[float, ...]:
     probs = _named_vector(name, value, names, 0.0, 1.0)
     if abs(sum(probs) - 1.0) > 1e-6:
-        raise _fail(name, dict(zip(names, probs, strict=True)), f"probabilities must sum to 1 (they sum to {sum(probs):.6g})")
+        raise _fail(
+            name, dict(zip(names, probs, strict=True)), f"probabilities must sum to 1 (they sum to {sum(probs):.6g})"
+        )
     return probs
 
 

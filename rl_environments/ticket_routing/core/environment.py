@@ -65,8 +65,8 @@ def observation_space_for(config: EnvironmentConfig, layout: str = "flat") -> sp
         "priority": spaces.Discrete(len(PRIORITIES)),
         "age": spaces.Box(0.0, np.float32(config.max_ticket_age_hours), shape=(1,), dtype=np.float32),
     }
-    queue_size = spaces.Discrete(config.max_queue_size + 1)
-    time_step = spaces.Discrete(config.episode_length + 1)
+    queue_size: spaces.Space[Any] = spaces.Discrete(config.max_queue_size + 1)
+    time_step: spaces.Space[Any] = spaces.Discrete(config.episode_length + 1)
     workload = spaces.Box(0.0, float(config.max_workload), shape=(a,), dtype=np.float32)
     availability = spaces.MultiBinary(a)
     if layout == "flat":
@@ -184,7 +184,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     * v0: Initial version.
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
 
     def __init__(
         self,
@@ -210,6 +210,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         self.sim = Simulation(self.config, 1, trace)
         self._rng_seeded = False
         self._started = False
+        self._needs_reset = True
         self._actions = np.zeros(1, dtype=np.int64)
         self._all = np.ones(1, dtype=np.bool_)
         self._viewer: Any = None
@@ -226,37 +227,42 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
             self._rng_seeded = True
         self.sim.reset(self._all)
         self._started = True
+        self._needs_reset = bool(self.sim.ist[0, I_DONE])
         info = self._info()
         if self.render_mode == "human":
             self.render()
         return self._observation(), info
 
     def step(self, action: Any) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("step() called before reset(); call env.reset() first")
-        if self.sim.ist[0, I_DONE]:
+        if self._needs_reset:
+            if not self._started:
+                raise RuntimeError("step() called before reset(); call env.reset() first")
             raise RuntimeError("step() called after the episode ended; call env.reset() first")
         try:
             agent = int(action)
         except (TypeError, ValueError):
             raise ValueError(f"action: invalid value {action!r}; expected an agent index") from None
         if agent != action or not 0 <= agent < self.config.num_agents:
-            raise ValueError(f"action: invalid value {action!r}; must be an integer in [0, {self.config.num_agents - 1}]")
+            raise ValueError(
+                f"action: invalid value {action!r}; must be an integer in [0, {self.config.num_agents - 1}]"
+            )
         self._actions[0] = agent
         sim = self.sim
         sim.step(self._actions)
-        terminated = bool(sim.terminated[0])
-        truncated = bool(sim.truncated[0])
+        terminated = sim.terminated.item()
+        truncated = sim.truncated.item()
         info = self._info()
         if terminated or truncated:
+            self._needs_reset = True
             info["episode_kpis"] = compute_kpis(sim)
         if self.render_mode == "human":
             self.render()
-        return self._observation(), float(sim.reward[0]), terminated, truncated, info
+        return self._observation(), sim.reward.item(), terminated, truncated, info
 
     def action_masks(self) -> BoolArray:
         """Agents that can take the current ticket (online with room); sb3-contrib's convention."""
-        return self.sim.mask[0].copy()
+        mask: BoolArray = self.sim.mask[0].copy()
+        return mask
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -287,7 +293,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     # ----------------------------------------------------------------- helpers
     def _observation(self) -> dict[str, Any]:
         sim = self.sim
-        ints = sim.obs_int[0]
+        ints = sim.obs_int[0].tolist()
         if self.observation_layout == "flat":
             return {
                 "ticket_type": ints[O_TYPE],

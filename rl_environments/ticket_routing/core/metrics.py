@@ -123,9 +123,7 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
     util = np.divide(busy, online, out=np.zeros_like(online), where=online > 0)
     out["utilization_per_agent"] = util
     out["mean_utilization_pct"] = 100.0 * util.mean(axis=1)
-    out["workload_std"] = np.divide(
-        fs[:, F_STD_INTEGRAL], elapsed, out=np.zeros_like(elapsed), where=elapsed > 0
-    )
+    out["workload_std"] = np.divide(fs[:, F_STD_INTEGRAL], elapsed, out=np.zeros_like(elapsed), where=elapsed > 0)
     out["workload_gini"] = np.array([gini(row) for row in stats[:, :, A_ASSIGNED]])
     return out
 

@@ -82,13 +82,19 @@ class CompiledParams:
     """(T, 3) replayed arrivals: hours since the episode start, type index, priority index."""
 
 
+def _values(field: object) -> FloatArray:
+    """A validated per-type or per-priority config field (a tuple after validation) as an array."""
+    return np.asarray(field, dtype=np.float64)
+
+
 def weekly_intensity(config: EnvironmentConfig) -> FloatArray:
     """(168,) relative arrival intensity per hour of week, mean 1."""
     profile = config.arrivals.weekly_profile
     if profile is None:
         return np.ones(HOURS_PER_WEEK)
-    flat = np.asarray(profile, dtype=np.float64).reshape(HOURS_PER_WEEK)
-    return flat / flat.mean()
+    flat: FloatArray = np.asarray(profile, dtype=np.float64).reshape(HOURS_PER_WEEK)
+    scaled: FloatArray = flat / flat.mean()
+    return scaled
 
 
 def agent_schedule(config: EnvironmentConfig) -> np.ndarray:
@@ -125,13 +131,13 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
     p[P_RATE_PER_HOUR] = arrivals.rate_per_day / 24.0
     p[P_RATE_MAX] = p[P_RATE_PER_HOUR] * float(intensity.max())
     p[P_PROFILE] = 0.0 if arrivals.weekly_profile is None else 1.0
-    p[P_TYPE_CDF : P_TYPE_CDF + NT] = np.cumsum(arrivals.type_mix)
+    p[P_TYPE_CDF : P_TYPE_CDF + NT] = np.cumsum(_values(arrivals.type_mix))
     p[P_TYPE_CDF + NT - 1] = 1.0
-    p[P_PRIO_CDF : P_PRIO_CDF + NP] = np.cumsum(arrivals.priority_mix)
+    p[P_PRIO_CDF : P_PRIO_CDF + NP] = np.cumsum(_values(arrivals.priority_mix))
     p[P_PRIO_CDF + NP - 1] = 1.0
-    p[P_EFFORT : P_EFFORT + NT] = service.base_effort_hours
-    p[P_SLA : P_SLA + NP] = config.sla.resolution_hours
-    p[P_PRIO_MULT : P_PRIO_MULT + NP] = reward.priority_multipliers
+    p[P_EFFORT : P_EFFORT + NT] = _values(service.base_effort_hours)
+    p[P_SLA : P_SLA + NP] = _values(config.sla.resolution_hours)
+    p[P_PRIO_MULT : P_PRIO_MULT + NP] = _values(reward.priority_multipliers)
     p[P_DIST] = SERVICE_DISTRIBUTIONS.index(service.distribution)
     sigma2 = np.log1p(service.cv**2)
     p[P_LOG_SIGMA] = np.sqrt(sigma2)

@@ -17,7 +17,6 @@ reward = assignment + expertise_bonus - resolution_penalty - imbalance_penalty
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS
 from rl_environments.ticket_routing.core.params import (
@@ -34,7 +33,7 @@ from rl_environments.ticket_routing.core.params import (
     P_W_REJECTION,
     P_W_RESOLUTION,
 )
-from rl_environments.ticket_routing.core.typing import FloatArray
+from rl_environments.ticket_routing.core.typing import FloatArray, njit
 
 C_ASSIGNMENT = REWARD_COMPONENTS.index("assignment")
 C_EXPERTISE = REWARD_COMPONENTS.index("expertise")

@@ -8,9 +8,8 @@ rest of the arrays. Rows are seeded from the environment's ``np_random``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray
+from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray, njit
 
 _U1 = np.uint64(1)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from rl_environments.ticket_routing.core.agent_manager import draw_expertise, per_ticket_rate, sample_work
 from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
@@ -54,6 +53,7 @@ from rl_environments.ticket_routing.core.typing import (
     Int8Array,
     IntArray,
     UIntArray,
+    njit,
 )
 
 # Float state columns.
@@ -146,7 +146,7 @@ def _schedule_done(i: int, a: int, online: BoolArray, workload: IntArray, stats:
 def _decision_ready(i: int, ist: IntArray, online: BoolArray, workload: IntArray, capacity: int) -> bool:
     if ist[i, I_QLEN] == 0:
         return False
-    for a in range(workload.shape[1]):
+    for a in range(workload.shape[1]):  # noqa: SIM110 (a plain loop compiles best)
         if online[i, a] and workload[i, a] < capacity:
             return True
     return False
@@ -281,7 +281,7 @@ def _advance(
 
     With ``force_one`` at least one event is processed first (after repeated invalid actions).
     """
-    p, profile_accept, schedule, hours_to_change, fixed, trace = pt
+    p, profile_accept, schedule, hours_to_change, _, trace = pt
     capacity = slots.shape[2]
     num_agents = workload.shape[1]
     while True:
@@ -329,7 +329,7 @@ def _write_obs(
     p: FloatArray,
     obs: ArrayTuple,
 ) -> None:
-    obs_int, obs_age, obs_workload, obs_available, obs_expertise, mask = obs
+    obs_int, obs_age, obs_workload, obs_available, _, mask = obs
     priority = _head_priority(i, ist)
     ist[i, I_HEAD] = priority
     if priority >= 0:
@@ -352,7 +352,7 @@ def _write_obs(
 @njit(cache=True, inline="always")
 def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: FloatArray) -> None:
     fs, ist, rng, expertise, online, workload, slots, queue, stats, records = st
-    p, profile_accept, schedule, hours_to_change, fixed, trace = pt
+    p, profile_accept, schedule, _, fixed, trace = pt
     obs_expertise = obs[4]
     fs[i, :] = 0.0
     ist[i, :] = 0

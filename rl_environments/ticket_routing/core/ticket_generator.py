@@ -9,7 +9,6 @@ candidates arrive at the envelope rate ``max(lambda)`` and each is kept with pro
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from rl_environments.ticket_routing.core.params import (
     P_PRIO_CDF,
@@ -20,7 +19,7 @@ from rl_environments.ticket_routing.core.params import (
     P_TYPE_CDF,
 )
 from rl_environments.ticket_routing.core.rng import categorical, exponential, uniform
-from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray
+from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray, njit
 
 NT = 5
 NP = 4

@@ -1,9 +1,11 @@
-"""Array type aliases shared by the core modules."""
+"""Array type aliases and a typed ``njit`` shared by the core modules."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -15,3 +17,10 @@ UIntArray = NDArray[np.uint64]
 BoolArray = NDArray[np.bool_]
 AnyArray = NDArray[Any]
 ArrayTuple = tuple[AnyArray, ...]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def njit(**options: Any) -> Callable[[F], F]:
+    """``numba.njit`` that keeps the decorated function's signature for type checkers."""
+    return cast(Callable[[F], F], numba.njit(**options))

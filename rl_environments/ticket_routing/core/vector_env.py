@@ -7,8 +7,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode
 from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS, TICKET_TYPES
@@ -44,7 +44,7 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
     trajectory of ``TicketRoutingEnv`` reset with ``seed=s + i``.
     """
 
-    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}  # noqa: RUF012
 
     def __init__(
         self,
@@ -95,9 +95,7 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
         self._started = True
         return self._observation(), self._info(None)
 
-    def step(
-        self, actions: AnyArray
-    ) -> tuple[dict[str, Any], AnyArray, BoolArray, BoolArray, dict[str, Any]]:
+    def step(self, actions: AnyArray) -> tuple[dict[str, Any], AnyArray, BoolArray, BoolArray, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("step() called before reset(); call reset() first")
         acts = np.asarray(actions)
@@ -121,7 +119,8 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
 
     def action_masks(self) -> BoolArray:
         """``(num_envs, num_agents)``: agents that can take each sub-environment's ticket."""
-        return self.sim.mask.copy()
+        masks: BoolArray = self.sim.mask.copy()
+        return masks
 
     def _observation(self) -> dict[str, Any]:
         sim = self.sim

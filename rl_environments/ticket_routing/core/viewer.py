@@ -36,9 +36,8 @@ def render_text(env: TicketRoutingEnv) -> str:
     for agent in env.agents():
         exp = " ".join(f"{agent.expertise[t]:5.2f}" for t in TICKET_TYPES)
         flag = "*" if mask[agent.agent_id] else " "
-        lines.append(
-            f"{agent.agent_id:>4}{flag}  {'y' if agent.online else 'n':>2}  {agent.workload:>2}/{agent.capacity:<2} {exp}"
-        )
+        online = "y" if agent.online else "n"
+        lines.append(f"{agent.agent_id:>4}{flag}  {online:>2}  {agent.workload:>2}/{agent.capacity:<2} {exp}")
     lines.append(
         "kpis   : "
         f"resolved {kpis['tickets_resolved']}, mean {_fmt(kpis['mean_resolution_hours'])} h, "
@@ -79,8 +78,10 @@ class FrameRenderer:
         self.ax_exp.set_xticks(range(len(TICKET_TYPES)), [_SHORT[t] for t in TICKET_TYPES], fontsize=7)
         self.ax_exp.set_title("expertise", fontsize=8)
         canvas = FigureCanvasAgg(self.figure)
-        canvas.draw()
-        return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
+        canvas.draw()  # type: ignore[no-untyped-call]
+        rgba: AnyArray = np.asarray(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
+        frame: AnyArray = rgba[:, :, :3].copy()
+        return frame
 
     def close(self) -> None:
         self.figure.clear()
