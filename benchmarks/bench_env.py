@@ -183,7 +183,7 @@ def main() -> None:
             mask = info["action_mask"]
     after_steps = rss_mib()
     growth = after_steps - after_create
-    print(f"single env: {after_create - before:.1f} MiB resident to create; growth over {total:,} steps: {growth:+.1f} MiB")
+    print(f"single env: {after_create - before:.1f} MiB to create; growth over {total:,} steps: {growth:+.1f} MiB")
     reset_runs = 2000
 
     def reset_us() -> float:
