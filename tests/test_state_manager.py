@@ -157,6 +157,27 @@ def test_slower_with_lower_expertise_and_more_load() -> None:
     assert times == pytest.approx([3.0, 6.0])  # speed 1 vs 0.5
 
 
+def test_reset_option_switches_to_a_trace_and_back() -> None:
+    env = TicketRoutingEnv(hand_config())
+    env.reset(seed=0)
+    trace = ArrivalTrace.from_records([0.25], ["billing"], ["high"])
+    env.reset(options={"trace": trace})
+    ticket = env.current_ticket()
+    assert ticket is not None
+    assert (ticket.arrival_hours, ticket.ticket_type, ticket.priority) == (0.25, "billing", "high")
+    _, _, terminated, _, _ = env.step(0)
+    assert terminated
+    env.reset(options={"trace": None})
+    assert env.trace is None
+    for _ in range(5):
+        _, _, terminated, _, _ = env.step(0)
+        assert not terminated
+    with pytest.raises(ValueError, match="trace: invalid value"):
+        env.reset(options={"trace": [1.0]})
+    with pytest.raises(ValueError, match="options: unsupported key"):
+        env.reset(options={"speed": 2})
+
+
 def test_simulation_rejects_bad_num_envs() -> None:
     with pytest.raises(ValueError, match="num_envs: invalid value 0"):
         Simulation(EnvironmentConfig(), 0)

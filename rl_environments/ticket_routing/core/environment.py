@@ -170,7 +170,8 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
 
     ``config`` is an ``EnvironmentConfig``, a mapping, a preset name (``easy``, ``balanced``,
     ``hard``...) or a YAML path; further keywords override top-level fields. ``trace`` is an
-    ``ArrivalTrace`` to replay instead of generated arrivals.
+    ``ArrivalTrace`` to replay instead of generated arrivals; ``reset(options={"trace": t})``
+    switches to (or, with ``None``, away from) a trace from that episode on.
 
     >>> env = TicketRoutingEnv()
     >>> obs, info = env.reset(seed=0)
@@ -221,7 +222,10 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         if options:
-            raise ValueError(f"options: unsupported key(s) {sorted(options)}; reset takes no options")
+            unknown = sorted(set(options) - {"trace"})
+            if unknown:
+                raise ValueError(f"options: unsupported key(s) {unknown}; allowed: 'trace'")
+            self._set_trace(options["trace"])
         if seed is not None or not self._rng_seeded:
             self.sim.seed(slice(None), [self.np_random])
             self._rng_seeded = True
@@ -232,6 +236,15 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         if self.render_mode == "human":
             self.render()
         return self._observation(), info
+
+    def _set_trace(self, trace: ArrivalTrace | None) -> None:
+        """Replay ``trace`` from the next episode on (``None``: generated arrivals again)."""
+        if trace is not None and not isinstance(trace, ArrivalTrace):
+            raise ValueError(f"trace: invalid value {trace!r}; expected an ArrivalTrace or None")
+        rng = self.sim.rng.copy()
+        self.trace = trace
+        self.sim = Simulation(self.config, 1, trace)
+        self.sim.rng[:] = rng
 
     def step(self, action: Any) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
         if self._needs_reset:
