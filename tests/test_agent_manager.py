@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rl_environments.ticket_routing import EnvironmentConfig
-from rl_environments.ticket_routing.core.agent_manager import draw_expertise, per_ticket_rate, sample_work
+from rl_environments.ticket_routing.core.agent_manager import draw_expertise, sample_work, total_rate
 from rl_environments.ticket_routing.core.params import agent_schedule, compile_params
 from rl_environments.ticket_routing.core.rng import seed_states
 
@@ -63,9 +63,9 @@ def test_higher_expertise_is_faster() -> None:
 
 def test_processor_sharing_rate_with_switching_overhead() -> None:
     cp = compile_params(EnvironmentConfig(max_workload=5, service={"switching_overhead": 0.1}))
-    assert per_ticket_rate(1, cp.p) == pytest.approx(1.0)
-    assert per_ticket_rate(2, cp.p) == pytest.approx(1.0 / (2 * 1.1))
-    assert per_ticket_rate(5, cp.p) == pytest.approx(1.0 / (5 * 1.4))
+    assert total_rate(1, cp.p) == pytest.approx(1.0)
+    assert total_rate(2, cp.p) == pytest.approx(1.0 / 1.1)
+    assert total_rate(5, cp.p) == pytest.approx(1.0 / 1.4)
 
 
 def test_schedule_shifts_and_stagger() -> None:

@@ -72,6 +72,30 @@ def test_processor_sharing_by_hand() -> None:
     assert obs["queue_size"] == 0
 
 
+def test_priority_weights_give_urgent_tickets_more_attention() -> None:
+    """Critical (weight 3) and low (weight 1), 1 h of work each, both at t=0 on one agent.
+
+    The critical ticket gets 3/4 of the agent: done at 4/3 h, when the low one has had 1/3 h.
+    The low ticket then has the agent alone: its last 2/3 h ends at 2 h.
+    """
+    cfg = hand_config().replace(
+        service={
+            "base_effort_hours": [1.0] * 5,
+            "priority_weights": {"critical": 3.0, "high": 1.0, "medium": 1.0, "low": 1.0},
+        }
+    )
+    trace = ArrivalTrace.from_records([0.0, 0.0], ["billing", "billing"], ["low", "critical"])
+    env = TicketRoutingEnv(cfg, trace=trace)
+    env.reset(seed=0)
+    env.step(0)  # the critical ticket is routed first (priority order)
+    _, _, terminated, _, info = env.step(0)
+    assert terminated
+    assert env.clock_hours == pytest.approx(2.0)
+    kpis = info["episode_kpis"]
+    assert kpis["mean_resolution_hours_critical"] == pytest.approx(4.0 / 3.0)
+    assert kpis["mean_resolution_hours_low"] == pytest.approx(2.0)
+
+
 def test_queue_serves_priority_then_age() -> None:
     """Three tickets wait while the only agent is busy; they leave critical first, then oldest."""
     cfg = hand_config().replace(max_workload=1)

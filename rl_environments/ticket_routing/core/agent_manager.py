@@ -1,10 +1,11 @@
 """The agent pool: expertise, availability and how fast agents work.
 
-Service is processor sharing: an online agent with ``n`` open tickets works at a total rate of
-``1 / (1 + s * (n - 1))`` work-hours per hour (``s`` = switching overhead), split equally among
-its tickets. A ticket of type ``k`` needs ``base_effort[k] * X / speed(e)`` work-hours, where
-``X`` has mean 1 (exponential, lognormal or deterministic) and
-``speed(e) = min_speed + (1 - min_speed) * e`` for the agent's expertise ``e`` on type ``k``.
+Service is (weighted) processor sharing: an online agent with ``n`` open tickets works at a total
+rate of ``1 / (1 + s * (n - 1))`` work-hours per hour (``s`` = switching overhead), split among its
+tickets in proportion to their priority weights (equally by default). A ticket of type ``k``
+needs ``base_effort[k] * X / speed(e)`` work-hours, where ``X`` has mean 1 (exponential,
+lognormal or deterministic) and ``speed(e) = min_speed + (1 - min_speed) * e`` for the agent's
+expertise ``e`` on type ``k``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rl_environments.ticket_routing.core.params import (
     P_LOG_SIGMA,
     P_MIN_SPEED,
     P_N_SPEC,
+    P_PRIO_WEIGHT,
     P_RATE_TABLE,
     P_SPEC_HI,
     P_SPEC_LO,
@@ -69,7 +71,13 @@ def sample_work(rng: UIntArray, ticket_type: int, expertise: float, p: FloatArra
 
 
 @njit(cache=True, inline="always")
-def per_ticket_rate(open_tickets: int, p: FloatArray) -> float:
-    """Work-hours per hour each of ``open_tickets`` receives from an online agent:
-    ``1 / (n * (1 + s * (n - 1)))``, tabulated by ``compile_params``."""
+def total_rate(open_tickets: int, p: FloatArray) -> float:
+    """Work-hours per hour an online agent with ``open_tickets`` delivers in total:
+    ``1 / (1 + s * (n - 1))``, tabulated by ``compile_params``."""
     return p[P_RATE_TABLE + open_tickets]
+
+
+@njit(cache=True, inline="always")
+def priority_weight(priority: int, p: FloatArray) -> float:
+    """Attention weight of an open ticket of ``priority``."""
+    return p[P_PRIO_WEIGHT + priority]

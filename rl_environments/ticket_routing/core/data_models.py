@@ -330,9 +330,13 @@ class ServiceConfig(_Section):
     switching_overhead: float = 0.05
     """Fraction of an agent's capacity lost per extra open ticket: rate = 1 / (1 + s * (n - 1)).
     With 10 open tickets an agent does 69% of the work it does on one: piling tickets costs."""
+    priority_weights: tuple[float, ...] | Mapping[str, float] = (1.0, 1.0, 1.0, 1.0)
+    """Share of an agent's attention per open ticket, by priority (keys: PRIORITIES): a ticket gets
+    ``w[p] / sum of w over the agent's open tickets`` of the agent's capacity. Equal weights (the
+    default) is plain processor sharing; e.g. 8/4/2/1 lets agents work urgent tickets first."""
 
     _section: ClassVar[str] = "service"
-    _named: ClassVar[dict[str, tuple[str, ...]]] = {"base_effort_hours": TICKET_TYPES}
+    _named: ClassVar[dict[str, tuple[str, ...]]] = {"base_effort_hours": TICKET_TYPES, "priority_weights": PRIORITIES}
 
     def __post_init__(self) -> None:
         p = self._section
@@ -346,6 +350,11 @@ class ServiceConfig(_Section):
         _set(self, "cv", _in_range(f"{p}.cv", self.cv, 0.0, 10.0, low_open=True))
         _set(self, "min_speed", _in_range(f"{p}.min_speed", self.min_speed, 0.0, 1.0, low_open=True))
         _set(self, "switching_overhead", _in_range(f"{p}.switching_overhead", self.switching_overhead, 0.0, 1.0))
+        _set(
+            self,
+            "priority_weights",
+            _named_vector(f"{p}.priority_weights", self.priority_weights, PRIORITIES, 0.0, 1e3, low_open=True),
+        )
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ P_START_HOUR = P_MAX_RETRIES + 1
 P_MAX_AGE = P_START_HOUR + 1
 P_TRACE_MODE = P_MAX_AGE + 1  # 0 generated arrivals, 1 trace replay, 2 trace replay looping
 P_TRACE_PERIOD = P_TRACE_MODE + 1  # hours after which a looping trace starts again
-P_RATE_TABLE = P_TRACE_PERIOD + 1  # max_workload + 1 values: service rate per open ticket, by load
+P_PRIO_WEIGHT = P_TRACE_PERIOD + 1  # NP attention weights by priority
+P_RATE_TABLE = P_PRIO_WEIGHT + NP  # max_workload + 1 values: an agent's total service rate, by load
 P_SIZE = P_RATE_TABLE  # plus max_workload + 1
 
 
@@ -167,7 +168,8 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
     p[P_START_HOUR] = config.start_hour_of_week
     p[P_MAX_AGE] = config.max_ticket_age_hours
     loads = np.arange(1, config.max_workload + 1, dtype=np.float64)
-    p[P_RATE_TABLE + 1 :] = 1.0 / (loads * (1.0 + service.switching_overhead * (loads - 1.0)))
+    p[P_RATE_TABLE + 1 :] = 1.0 / (1.0 + service.switching_overhead * (loads - 1.0))
+    p[P_PRIO_WEIGHT : P_PRIO_WEIGHT + NP] = _values(service.priority_weights)
     schedule = agent_schedule(config)
     if trace is None:
         trace_arr = np.zeros((0, 3))

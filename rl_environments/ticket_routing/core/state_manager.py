@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.agent_manager import draw_expertise, per_ticket_rate, sample_work
+from rl_environments.ticket_routing.core.agent_manager import draw_expertise, priority_weight, sample_work, total_rate
 from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
 from rl_environments.ticket_routing.core.params import (
     NP,
@@ -91,20 +91,21 @@ NUM_I = I_QCOUNT + NP
 # time order, so each FIFO is sorted by arrival and the head of the queue is the front of the most
 # urgent non-empty FIFO.
 Q_ARRIVAL, Q_TYPE = 0, 1
-# Open tickets: slots[i, agent, k, field]. Under processor sharing every open ticket of an agent
-# receives the same service, so the agent keeps one counter of work done per ticket (A_VWORK) and
-# each ticket stores the counter value at which it is finished (S_TARGET).
+# Open tickets: slots[i, agent, k, field]. Under weighted processor sharing an open ticket of weight
+# w receives w * dV of work while the agent's counter V (A_VWORK, work per unit of weight) grows by
+# dV, so a ticket needing `work` finishes when V reaches V0 + work / w (S_TARGET).
 S_TARGET, S_ARRIVAL, S_TYPE, S_PRIORITY = 0, 1, 2, 3
 # Per-agent statistics and service state: agent_stats[i, agent, field]. An agent's counters are
 # brought up to date lazily (A_UPDATED) whenever its load or availability changes.
 A_ASSIGNED = 0  # tickets assigned this episode
 A_BUSY_HOURS = 1  # online hours with at least one open ticket, up to A_UPDATED
 A_ONLINE_HOURS = 2  # online hours, up to A_UPDATED
-A_VWORK = 3  # work-hours each open ticket has received
+A_VWORK = 3  # work-hours received per unit of priority weight
 A_NEXT_TARGET = 4  # smallest S_TARGET among open tickets (inf if none)
 A_UPDATED = 5  # clock time the counters above refer to
 A_DONE_AT = 6  # clock time of the next resolution (inf if idle or offline)
-NUM_A = 7
+A_WEIGHT = 7  # sum of the priority weights of the open tickets
+NUM_A = 8
 # Resolved-ticket records: records[i, r, field].
 R_HOURS, R_PRIORITY, R_SATISFIED, R_AGENT = 0, 1, 2, 3
 
@@ -127,7 +128,7 @@ def _touch(i: int, a: int, t: float, online: BoolArray, workload: IntArray, stat
         n = workload[i, a]
         if n > 0:
             stats[i, a, A_BUSY_HOURS] += dt
-            stats[i, a, A_VWORK] += dt * per_ticket_rate(n, p)
+            stats[i, a, A_VWORK] += dt * total_rate(n, p) / stats[i, a, A_WEIGHT]
     stats[i, a, A_UPDATED] = t
 
 
@@ -137,7 +138,7 @@ def _schedule_done(i: int, a: int, online: BoolArray, workload: IntArray, stats:
     n = workload[i, a]
     if online[i, a] and n > 0:
         left = max(stats[i, a, A_NEXT_TARGET] - stats[i, a, A_VWORK], 0.0)
-        stats[i, a, A_DONE_AT] = stats[i, a, A_UPDATED] + left / per_ticket_rate(n, p)
+        stats[i, a, A_DONE_AT] = stats[i, a, A_UPDATED] + left * stats[i, a, A_WEIGHT] / total_rate(n, p)
     else:
         stats[i, a, A_DONE_AT] = np.inf
 
@@ -213,6 +214,7 @@ def _complete(
     for f in range(slots.shape[3]):
         slots[i, a, k, f] = slots[i, a, last, f]
     workload[i, a] = last
+    stats[i, a, A_WEIGHT] = 0.0 if last == 0 else stats[i, a, A_WEIGHT] - priority_weight(priority, p)
     ist[i, I_IN_SERVICE] -= 1
     ist[i, I_LOAD_SQ] += last * last - n * n
     nxt = np.inf
@@ -429,7 +431,10 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
             n = workload[i, action]
             if n == 0:
                 stats[i, action, A_VWORK] = 0.0  # keep the counter small
-            target = stats[i, action, A_VWORK] + sample_work(rng[i, SERVICE_STREAM], ticket_type, e, p)
+            weight = priority_weight(priority, p)
+            work = sample_work(rng[i, SERVICE_STREAM], ticket_type, e, p)
+            target = stats[i, action, A_VWORK] + work / weight
+            stats[i, action, A_WEIGHT] += weight
             slots[i, action, n, S_TARGET] = target
             slots[i, action, n, S_ARRIVAL] = arrival
             slots[i, action, n, S_TYPE] = ticket_type
