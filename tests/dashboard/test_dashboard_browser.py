@@ -203,5 +203,5 @@ def test_every_page_in_chromium(server: str) -> None:
             _screenshot(page, "analytics.png")
         finally:
             browser.close()
+    # Printed for people (run with -s); speed targets belong in benchmarks, not in assertions.
     print("browser timings (s):", {k: round(v, 2) for k, v in timings.items()})
-    assert timings["step"] < 10.0
