@@ -117,14 +117,14 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
         out["expertise_match_pct"] = 100.0 * ist[:, I_MATCHES] / assigned
     stats = sim.agent_stats[rows]
     # Agent counters are updated lazily; add the time since each agent's last update.
-    since = np.where(sim.online[rows], fs[:, F_CLOCK, None] - stats[:, :, A_UPDATED], 0.0)
-    online = stats[:, :, A_ONLINE_HOURS] + since
-    busy = stats[:, :, A_BUSY_HOURS] + np.where(sim.workload[rows] > 0, since, 0.0)
+    since = np.where(sim.online[rows], fs[:, F_CLOCK, None] - stats[:, A_UPDATED, :], 0.0)
+    online = stats[:, A_ONLINE_HOURS, :] + since
+    busy = stats[:, A_BUSY_HOURS, :] + np.where(sim.workload[rows] > 0, since, 0.0)
     util = np.divide(busy, online, out=np.zeros_like(online), where=online > 0)
     out["utilization_per_agent"] = util
     out["mean_utilization_pct"] = 100.0 * util.mean(axis=1)
     out["workload_std"] = np.divide(fs[:, F_STD_INTEGRAL], elapsed, out=np.zeros_like(elapsed), where=elapsed > 0)
-    out["workload_gini"] = np.array([gini(row) for row in stats[:, :, A_ASSIGNED]])
+    out["workload_gini"] = np.array([gini(row) for row in stats[:, A_ASSIGNED, :]])
     return out
 
 

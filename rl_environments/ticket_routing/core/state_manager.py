@@ -95,7 +95,8 @@ Q_ARRIVAL, Q_TYPE = 0, 1
 # w receives w * dV of work while the agent's counter V (A_VWORK, work per unit of weight) grows by
 # dV, so a ticket needing `work` finishes when V reaches V0 + work / w (S_TARGET).
 S_TARGET, S_ARRIVAL, S_TYPE, S_PRIORITY = 0, 1, 2, 3
-# Per-agent statistics and service state: agent_stats[i, agent, field]. An agent's counters are
+# Per-agent statistics and service state: agent_stats[i, field, agent] (field-major, so a scan over
+# agents reads contiguous memory). An agent's counters are
 # brought up to date lazily (A_UPDATED) whenever its load or availability changes.
 A_ASSIGNED = 0  # tickets assigned this episode
 A_BUSY_HOURS = 1  # online hours with at least one open ticket, up to A_UPDATED
@@ -122,14 +123,14 @@ O_TYPE, O_PRIORITY, O_QUEUE, O_STEP = 0, 1, 2, 3
 @njit(cache=True, inline="always")
 def _touch(i: int, a: int, t: float, online: BoolArray, workload: IntArray, stats: FloatArray, p: FloatArray) -> None:
     """Bring agent ``a``'s counters from A_UPDATED up to time ``t`` (nothing changed in between)."""
-    dt = t - stats[i, a, A_UPDATED]
+    dt = t - stats[i, A_UPDATED, a]
     if dt > 0.0 and online[i, a]:
-        stats[i, a, A_ONLINE_HOURS] += dt
+        stats[i, A_ONLINE_HOURS, a] += dt
         n = workload[i, a]
         if n > 0:
-            stats[i, a, A_BUSY_HOURS] += dt
-            stats[i, a, A_VWORK] += dt * total_rate(n, p) / stats[i, a, A_WEIGHT]
-    stats[i, a, A_UPDATED] = t
+            stats[i, A_BUSY_HOURS, a] += dt
+            stats[i, A_VWORK, a] += dt * total_rate(n, p) / stats[i, A_WEIGHT, a]
+    stats[i, A_UPDATED, a] = t
 
 
 @njit(cache=True, inline="always")
@@ -137,10 +138,10 @@ def _schedule_done(i: int, a: int, online: BoolArray, workload: IntArray, stats:
     """Recompute when agent ``a`` next resolves a ticket (after ``_touch``)."""
     n = workload[i, a]
     if online[i, a] and n > 0:
-        left = max(stats[i, a, A_NEXT_TARGET] - stats[i, a, A_VWORK], 0.0)
-        stats[i, a, A_DONE_AT] = stats[i, a, A_UPDATED] + left * stats[i, a, A_WEIGHT] / total_rate(n, p)
+        left = max(stats[i, A_NEXT_TARGET, a] - stats[i, A_VWORK, a], 0.0)
+        stats[i, A_DONE_AT, a] = stats[i, A_UPDATED, a] + left * stats[i, A_WEIGHT, a] / total_rate(n, p)
     else:
-        stats[i, a, A_DONE_AT] = np.inf
+        stats[i, A_DONE_AT, a] = np.inf
 
 
 @njit(cache=True, inline="always")
@@ -188,7 +189,7 @@ def _complete(
     clock = fs[i, F_CLOCK]
     _touch(i, a, clock, online, workload, stats, p)
     n = workload[i, a]
-    target = stats[i, a, A_NEXT_TARGET]
+    target = stats[i, A_NEXT_TARGET, a]
     k = 0
     for j in range(n):
         if slots[i, a, j, S_TARGET] == target:
@@ -214,13 +215,13 @@ def _complete(
     for f in range(slots.shape[3]):
         slots[i, a, k, f] = slots[i, a, last, f]
     workload[i, a] = last
-    stats[i, a, A_WEIGHT] = 0.0 if last == 0 else stats[i, a, A_WEIGHT] - priority_weight(priority, p)
+    stats[i, A_WEIGHT, a] = 0.0 if last == 0 else stats[i, A_WEIGHT, a] - priority_weight(priority, p)
     ist[i, I_IN_SERVICE] -= 1
     ist[i, I_LOAD_SQ] += last * last - n * n
     nxt = np.inf
     for j in range(last):
         nxt = min(nxt, slots[i, a, j, S_TARGET])
-    stats[i, a, A_NEXT_TARGET] = nxt
+    stats[i, A_NEXT_TARGET, a] = nxt
     _schedule_done(i, a, online, workload, stats, p)
 
 
@@ -297,8 +298,8 @@ def _advance(
         clock = fs[i, F_CLOCK]
         t_done, done_agent = np.inf, -1
         for a in range(num_agents):
-            if stats[i, a, A_DONE_AT] < t_done:
-                t_done, done_agent = stats[i, a, A_DONE_AT], a
+            if stats[i, A_DONE_AT, a] < t_done:
+                t_done, done_agent = stats[i, A_DONE_AT, a], a
         hour = np.floor(clock)
         t_shift = hour + hours_to_change[int(hour) % 168]
         t_arrival = fs[i, F_NEXT_ARRIVAL]
@@ -361,9 +362,9 @@ def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: F
     workload[i, :] = 0
     stats[i, :, :] = 0.0
     start = p[P_START_HOUR]
-    stats[i, :, A_NEXT_TARGET] = np.inf
-    stats[i, :, A_DONE_AT] = np.inf
-    stats[i, :, A_UPDATED] = start
+    stats[i, A_NEXT_TARGET, :] = np.inf
+    stats[i, A_DONE_AT, :] = np.inf
+    stats[i, A_UPDATED, :] = start
     fs[i, F_CLOCK] = start
     fs[i, F_START] = start
     draw_expertise(rng[i, SCENARIO_STREAM], expertise[i], p, fixed)
@@ -430,21 +431,21 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
             e = expertise[i, action, ticket_type]
             n = workload[i, action]
             if n == 0:
-                stats[i, action, A_VWORK] = 0.0  # keep the counter small
+                stats[i, A_VWORK, action] = 0.0  # keep the counter small
             weight = priority_weight(priority, p)
             work = sample_work(rng[i, SERVICE_STREAM], ticket_type, e, p)
-            target = stats[i, action, A_VWORK] + work / weight
-            stats[i, action, A_WEIGHT] += weight
+            target = stats[i, A_VWORK, action] + work / weight
+            stats[i, A_WEIGHT, action] += weight
             slots[i, action, n, S_TARGET] = target
             slots[i, action, n, S_ARRIVAL] = arrival
             slots[i, action, n, S_TYPE] = ticket_type
             slots[i, action, n, S_PRIORITY] = priority
-            stats[i, action, A_NEXT_TARGET] = min(stats[i, action, A_NEXT_TARGET], target)
+            stats[i, A_NEXT_TARGET, action] = min(stats[i, A_NEXT_TARGET, action], target)
             workload[i, action] = n + 1
             _schedule_done(i, action, online, workload, stats, p)
             ist[i, I_IN_SERVICE] += 1
             ist[i, I_LOAD_SQ] += 2 * n + 1
-            stats[i, action, A_ASSIGNED] += 1.0
+            stats[i, A_ASSIGNED, action] += 1.0
             ist[i, I_ASSIGNED] += 1
             fs[i, F_SUM_WAIT] += clock - arrival
             if e >= p[P_EXPERT_THRESHOLD]:
@@ -509,7 +510,7 @@ class Simulation:
         self.workload: IntArray = np.zeros((n, a), dtype=np.int64)
         self.slots: FloatArray = np.zeros((n, a, k, 4))
         self.queue: FloatArray = np.zeros((n, NP, cfg.max_queue_size, 2))
-        self.agent_stats: FloatArray = np.zeros((n, a, NUM_A))
+        self.agent_stats: FloatArray = np.zeros((n, NUM_A, a))
         self.records: Float32Array = np.zeros((n, cfg.episode_length, 4), dtype=np.float32)
         self.obs_int: IntArray = np.zeros((n, 4), dtype=np.int64)
         self.obs_age: Float32Array = np.zeros((n, 1), dtype=np.float32)
