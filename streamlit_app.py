@@ -1,32 +1,25 @@
-"""Home page of the TicketRouting-v0 dashboard: ``streamlit run streamlit_app.py`` (or ``make dashboard``)."""
+"""The TicketRouting-v0 dashboard: ``streamlit run streamlit_app.py`` (or ``make dashboard``).
+
+This script only routes: it lists the pages for the sidebar (Home first), sets the page config, draws
+the sidebar line every page shares and runs the selected page from ``app_pages/``. The folder is not
+called ``pages/``: Streamlit would treat that as a legacy multipage app until a session first runs
+``st.navigation``, so a fresh server's first deep link would skip this script.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from rl_environments.ticket_routing.dashboard.ui import PAGES, config_glance, setup_page
+from rl_environments.ticket_routing.dashboard.ui import HOME, PAGES, active_config, config_in_use_line
 
-config = setup_page("Home")
-
-st.title("Support ticket routing · TicketRouting-v0")
-st.markdown(
-    """
-Every support ticket of a B2B SaaS team (technical, billing, feature request, bug report or
-integration; critical, high, medium or low priority) must be given to one of the human agents.
-Agents differ in expertise per ticket type, work several tickets at once and go on and off shift.
-**TicketRouting-v0** is a Gymnasium environment in which a policy makes that choice, ticket by
-ticket, and is scored on resolution time, SLA compliance, customer satisfaction and how evenly
-the work is spread.
-
-This dashboard lets you watch the simulation step by step, compare routing rules over many
-episodes, and change the scenario.
-"""
+page = st.navigation(
+    [st.Page(HOME[0], title=HOME[1], default=True), *(st.Page(path, title=title) for path, title, _ in PAGES)]
 )
-
-st.subheader("Current configuration")
-config_glance(config)
-
-st.subheader("Pages")
-for path, label, text in PAGES:
-    st.page_link(path, label=label)
-    st.caption(text)
+st.set_page_config(page_title=f"{page.title} · TicketRouting-v0", layout="wide")
+active_config()
+# Filled after the page has run, so it names the configuration the page may just have changed.
+config_line = st.sidebar.empty()
+try:
+    page.run()
+finally:
+    config_line.caption(config_in_use_line())

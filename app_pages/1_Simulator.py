@@ -12,9 +12,9 @@ from rl_environments.ticket_routing.dashboard.session import (
     simulator,
     start_simulator,
 )
-from rl_environments.ticket_routing.dashboard.ui import setup_page
+from rl_environments.ticket_routing.dashboard.ui import active_config
 
-config = setup_page("Simulator")
+config = active_config()
 state = st.session_state
 
 # ----------------------------------------------------------------------------- controls (sidebar)

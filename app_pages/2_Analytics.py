@@ -19,9 +19,9 @@ from rl_environments.ticket_routing.dashboard.analytics import (
     summary,
 )
 from rl_environments.ticket_routing.dashboard.session import policy_names
-from rl_environments.ticket_routing.dashboard.ui import setup_page
+from rl_environments.ticket_routing.dashboard.ui import active_config
 
-config = setup_page("Analytics")
+config = active_config()
 state = st.session_state
 names = policy_names()
 

@@ -19,9 +19,9 @@ from rl_environments.ticket_routing.dashboard.config_form import (
     widget_values,
 )
 from rl_environments.ticket_routing.dashboard.session import CONFIG_NAME_KEY, set_config
-from rl_environments.ticket_routing.dashboard.ui import setup_page
+from rl_environments.ticket_routing.dashboard.ui import active_config
 
-config = setup_page("Configuration")
+config = active_config()
 state = st.session_state
 fields = config_fields()
 

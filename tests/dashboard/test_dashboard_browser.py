@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 90_000
+SIDEBAR_PAGES = ["Home", "Simulator", "Analytics", "Configuration"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium (make test installs it)")
 
@@ -113,6 +114,14 @@ def _nav(page: object, label: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()  # type: ignore[attr-defined]
 
 
+def _expect_sidebar(page: object, config_name: str) -> None:
+    """The router's sidebar: the four pages in order (Home first, no file-name label) and the config line."""
+    expect = sync_api.expect
+    links = page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink")  # type: ignore[attr-defined]
+    expect(links).to_have_text(SIDEBAR_PAGES)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Configuration in use: {config_name}")  # type: ignore[attr-defined]
+
+
 def _screenshot(page: object, name: str) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the viewport is grown to fit it."""
     height = page.evaluate(  # type: ignore[attr-defined]
@@ -132,11 +141,23 @@ def test_every_page_in_chromium(server: str) -> None:
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
+            # The server's first request is a deep link, in its own session: the router still runs
+            # (a pages/ folder next to streamlit_app.py would make Streamlit skip it until "/" is opened).
+            deep = browser.new_page(viewport={"width": 1400, "height": 1000})
+            deep.set_default_timeout(TIMEOUT_MS)
+            deep.goto(f"{server}/Configuration")
+            expect(deep.get_by_role("heading", name="Presets")).to_be_visible()
+            _expect_sidebar(deep, "balanced (default)")
+            deep.close()
+
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(TIMEOUT_MS)
 
             # Home: what the environment is and the configuration at a glance.
             page.goto(server)
+            _expect_sidebar(page, "balanced (default)")
+            expect(page.get_by_test_id("stSidebarNavLink").first).to_have_attribute("aria-current", "page")
+            expect(page).to_have_title("Home · TicketRouting-v0")
             expect(page.get_by_role("heading", name=re.compile("TicketRouting-v0"))).to_be_visible()
             expect(page.get_by_text("Current configuration")).to_be_visible()
             expect(page.get_by_test_id("stMetric").first).to_contain_text("Agents")
@@ -157,6 +178,7 @@ def test_every_page_in_chromium(server: str) -> None:
             )
             expect(page.get_by_text(re.compile(r"Import rejected.*broken\.json: not valid JSON"))).to_be_visible()
             expect(page.get_by_text(re.compile("In use: hard"))).to_be_visible()
+            _expect_sidebar(page, "hard")
             _screenshot(page, "configuration.png")
             agents = page.get_by_label("num_agents", exact=True)
             agents.fill("0")
@@ -167,7 +189,8 @@ def test_every_page_in_chromium(server: str) -> None:
             # Simulator: uses the chosen configuration; one step, then a policy run.
             _nav(page, "Simulator")
             expect(page.get_by_text("Choose the agent")).to_be_visible()
-            expect(page.get_by_text("Configuration in use: hard")).to_be_visible()
+            _expect_sidebar(page, "hard")
+            expect(page).to_have_title("Simulator · TicketRouting-v0")
             length = EnvironmentConfig.preset("hard").episode_length
             decisions = page.get_by_test_id("stMetric").filter(has_text="Decisions")
             expect(decisions).to_contain_text(f"0 / {length}")
@@ -190,6 +213,7 @@ def test_every_page_in_chromium(server: str) -> None:
             # Analytics: every baseline over a few episodes.
             _nav(page, "Analytics")
             expect(page.get_by_role("heading", name="Compare policies")).to_be_visible()
+            _expect_sidebar(page, "hard")
             episodes = page.get_by_label("Episodes").first
             episodes.fill("3")
             episodes.press("Enter")

@@ -18,6 +18,11 @@ def _metric(at: AppTest, label: str) -> str:
     return next(str(m.value) for m in at.metric if m.label == label)
 
 
+def _config_line(at: AppTest) -> str:
+    """The sidebar line the router draws on every page."""
+    return next(str(c.value) for c in at.sidebar.caption if str(c.value).startswith("Configuration in use"))
+
+
 # ----------------------------------------------------------------------------- Home
 def test_home_shows_the_configuration_in_use_and_links_to_every_page(page: Callable[[str], AppTest]) -> None:
     at = page("home").run()
@@ -26,8 +31,10 @@ def test_home_shows_the_configuration_in_use_and_links_to_every_page(page: Calla
     default = EnvironmentConfig()
     assert _metric(at, "Agents") == str(default.num_agents)
     assert _metric(at, "Tickets per day") == f"{default.arrivals.rate_per_day:g}"
-    links = {e.proto.label for e in at.get("page_link")}
-    assert links == {"Simulator", "Analytics", "Configuration"}
+    # Each link targets a page the router registered (its URL path), in sidebar order.
+    links = [(e.proto.label, e.proto.page) for e in at.get("page_link")]
+    assert links == [("Simulator", "Simulator"), ("Analytics", "Analytics"), ("Configuration", "Configuration")]
+    assert _config_line(at) == "Configuration in use: **balanced (default)**"
 
     at.session_state["config"] = EnvironmentConfig(num_agents=3, arrivals={"rate_per_day": 12.5})
     at.run()
@@ -55,6 +62,7 @@ def test_preset_button_loads_the_preset_into_config_and_widgets(page: Callable[[
     at.button(key="preset_hard").click().run()
     assert at.session_state["config"] == EnvironmentConfig.preset("hard")
     assert at.session_state["config_name"] == "hard"
+    assert _config_line(at) == "Configuration in use: **hard**"
     hard = EnvironmentConfig.preset("hard")
     assert at.number_input(key="cfg:arrivals.rate_per_day").value == hard.arrivals.rate_per_day
     assert at.selectbox(key="cfg:service.distribution").value == hard.service.distribution
@@ -76,6 +84,8 @@ def test_valid_edit_is_applied_and_shared(page: Callable[[str], AppTest]) -> Non
     assert config.service.distribution == "deterministic"
     assert config.agents.work_days == ("monday", "tuesday")
     assert at.session_state["config_name"] == "custom"
+    # The sidebar line is drawn after the page ran, so it already names the edited configuration.
+    assert _config_line(at) == "Configuration in use: **custom**"
     assert not _errors(at)
 
 

@@ -1,4 +1,4 @@
-"""Helpers behind the Streamlit dashboard (``streamlit_app.py`` and ``pages/``).
+"""Helpers behind the Streamlit dashboard (``streamlit_app.py`` and ``app_pages/``).
 
 The pages only render; these modules hold the session state, the configuration form model and the
 analytics runs, all built on the package's public API. Importing this package does not import

@@ -11,19 +11,24 @@ import streamlit as st
 from rl_environments.ticket_routing import PRIORITIES, EnvironmentConfig
 from rl_environments.ticket_routing.dashboard.session import CONFIG_NAME_KEY, current_config
 
+HOME: tuple[str, str] = ("app_pages/0_Home.py", "Home")
+"""The default page (path relative to ``streamlit_app.py``, sidebar title)."""
 PAGES: tuple[tuple[str, str, str], ...] = (
-    ("pages/1_Simulator.py", "Simulator", "Route tickets one at a time, by hand or with a baseline policy."),
-    ("pages/2_Analytics.py", "Analytics", "Compare policies over many episodes, with 95% confidence intervals."),
-    ("pages/3_Configuration.py", "Configuration", "Edit every parameter, load presets, import and export."),
+    ("app_pages/1_Simulator.py", "Simulator", "Route tickets one at a time, by hand or with a baseline policy."),
+    ("app_pages/2_Analytics.py", "Analytics", "Compare policies over many episodes, with 95% confidence intervals."),
+    ("app_pages/3_Configuration.py", "Configuration", "Edit every parameter, load presets, import and export."),
 )
+"""The other pages, in sidebar order: path, sidebar title, one-line description (for Home's links)."""
 
 
-def setup_page(title: str) -> EnvironmentConfig:
-    """Page config, title and the sidebar line naming the configuration in use."""
-    st.set_page_config(page_title=f"{title} · TicketRouting-v0", layout="wide")
-    config = current_config(cast("MutableMapping[str, Any]", st.session_state))
-    st.sidebar.caption(f"Configuration in use: **{st.session_state.get(CONFIG_NAME_KEY, 'custom')}**")
-    return config
+def active_config() -> EnvironmentConfig:
+    """The configuration in use in this browser session (the defaults until the Configuration page changes it)."""
+    return current_config(cast("MutableMapping[str, Any]", st.session_state))
+
+
+def config_in_use_line() -> str:
+    """The sidebar line naming the configuration in use."""
+    return f"Configuration in use: **{st.session_state.get(CONFIG_NAME_KEY, 'custom')}**"
 
 
 def config_glance(config: EnvironmentConfig) -> None:
