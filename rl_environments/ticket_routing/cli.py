@@ -93,11 +93,26 @@ def _load_trace(args: argparse.Namespace, config: EnvironmentConfig) -> tuple[En
 
 
 def _model_policies(args: argparse.Namespace, config: EnvironmentConfig) -> list[Policy]:
-    """Extra policies for ``compare`` beyond the named baselines (e.g. trained models).
+    """Trained Stable-Baselines3 models named with ``--model PATH`` (loaded only from those paths).
 
-    Plumbing point for a ``--model PATH`` option: load each model as a :class:`Policy` here.
+    Needs the ``train`` extra; the import is lazy so the CLI works without torch.
     """
-    return []
+    paths: list[str] = getattr(args, "model", None) or []
+    if not paths:
+        return []
+    try:
+        from rl_environments.ticket_routing.sb3 import SB3Policy
+    except ImportError as exc:
+        raise CliError(f"--model: needs the train extra (pip install 'rl-environments[train]'): {exc}") from None
+    policies: list[Policy] = []
+    names: set[str] = set()
+    for k, path in enumerate(paths, start=1):
+        policy = SB3Policy(path, config)
+        if policy.name in names:  # the same algorithm twice: number them in --model order
+            policy.name = f"{policy.name}_{k}"
+        names.add(policy.name)
+        policies.append(policy)
+    return policies
 
 
 def _console(stderr: bool = False) -> Any:
@@ -126,6 +141,12 @@ def _add_compare(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of episode 0 (default: %(default)s)")
     p.add_argument(
         "--episode-length", type=int, metavar="N", help="override the config's episode_length (decisions per episode)"
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        metavar="PATH",
+        help="also evaluate a trained SB3 PPO/MaskablePPO model (.zip; repeatable; needs the train extra)",
     )
     p.add_argument("--out", metavar="DIR", help="write episodes.csv, summary.csv and comparison.png here")
     p.add_argument("--trace", metavar="FILE", help="replay the arrivals of a ticket log (CSV, zipped CSV or Parquet)")

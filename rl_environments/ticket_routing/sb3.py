@@ -1,0 +1,410 @@
+"""Stable-Baselines3 support: a ``VecEnv`` over the native vector env, and trained models as policies.
+
+Needs the ``train`` extra (torch, stable-baselines3, sb3-contrib); the core package never imports this module.
+
+>>> from rl_environments.ticket_routing.sb3 import TicketRoutingSB3VecEnv
+>>> venv = TicketRoutingSB3VecEnv(num_envs=4)
+>>> venv.reset()["agent_workload"].shape
+(4, 10)
+
+SB3 resets a finished sub-environment inside ``step`` (the returned observation starts the next
+episode, the last one is in ``infos[i]["terminal_observation"]``); the native vector env resets on
+the *next* step. The adapter bridges the two by resetting finished rows right away, so no step is
+wasted and every decision SB3 takes is a real routing decision.
+
+Loading a model runs the deserialisation of Stable-Baselines3 (zip + pickle): load only files you
+trust, from paths you name yourself. Nothing is loaded implicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
+
+from rl_environments.ticket_routing.core.data_models import TICKET_TYPES
+from rl_environments.ticket_routing.core.environment import ConfigLike, observation_space_for, resolve_config
+from rl_environments.ticket_routing.core.metrics import compute_kpis
+from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray, IntArray
+from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
+
+ALGORITHMS = ("ppo", "maskable_ppo")
+"""Algorithms :class:`SB3Policy` can load."""
+
+NORMALIZATION_FILE = "obs_normalization.npz"
+"""Observation statistics saved next to a model (plain arrays, no pickle)."""
+
+TICKET_EXPERTISE_KEY = "agent_ticket_expertise"
+"""Engineered observation: each agent's expertise for the type of the ticket to route, ``(num_agents,)``."""
+
+SCALAR_KEYS = ("queue_size", "time_step")
+"""Discrete counters that engineered observations carry as one float instead of a one-hot vector."""
+
+
+def engineer_observation(obs: dict[str, Any]) -> dict[str, Any]:
+    """A batch of flat observations with routing features for a plain MLP.
+
+    Adds :data:`TICKET_EXPERTISE_KEY` (the column of ``agent_expertise`` for the ticket's type,
+    which an MLP would otherwise have to learn as a product of a one-hot and a matrix) and turns
+    ``queue_size`` and ``time_step`` into ``(N, 1)`` floats (SB3 one-hot encodes ``Discrete``
+    inputs: 1,501 mostly idle inputs for ``time_step`` on the default scenario).
+    """
+    types = np.asarray(obs["ticket_type"], dtype=np.int64).reshape(-1)
+    n = types.shape[0]
+    expertise = np.asarray(obs["agent_expertise"], dtype=np.float32).reshape(n, -1, len(TICKET_TYPES))
+    out = dict(obs)
+    out[TICKET_EXPERTISE_KEY] = expertise[np.arange(n), :, types]
+    for key in SCALAR_KEYS:
+        out[key] = np.asarray(obs[key], dtype=np.float32).reshape(n, 1)
+    return out
+
+
+def engineered_space(space: spaces.Dict) -> spaces.Dict:
+    """The observation space of :func:`engineer_observation` for a flat observation ``space``."""
+    items: dict[str, spaces.Space[Any]] = dict(space.spaces)
+    for key in SCALAR_KEYS:
+        counter = space[key]
+        if not isinstance(counter, spaces.Discrete):
+            raise ValueError(f"observation_space: {key!r} must be Discrete, got {counter}")
+        items[key] = spaces.Box(0.0, float(int(counter.n) - 1), shape=(1,), dtype=np.float32)
+    num_agents = space["agent_workload"].shape[0]  # type: ignore[index]
+    items[TICKET_EXPERTISE_KEY] = spaces.Box(0.0, 1.0, shape=(num_agents,), dtype=np.float32)
+    return spaces.Dict(items)
+
+
+def normalized_keys(space: spaces.Dict) -> list[str]:
+    """Keys ``VecNormalize`` should standardise: the unbounded-scale ``Box`` entries."""
+    skip = {"agent_expertise", TICKET_EXPERTISE_KEY}  # already in [0, 1]
+    return [key for key, sub in space.spaces.items() if isinstance(sub, spaces.Box) and key not in skip]
+
+
+class TicketRoutingSB3VecEnv(VecEnv):
+    """``TicketRoutingVectorEnv`` seen through Stable-Baselines3's ``VecEnv`` API.
+
+    ``env_method("action_masks")`` returns one mask per sub-environment, so sb3-contrib's
+    ``MaskablePPO`` (and its ``get_action_masks``) works directly. ``seed(s)`` seeds sub-environment
+    ``i`` with ``s + i`` at the next ``reset()``, as SB3 does. Infos of finished episodes carry
+    ``terminal_observation``, ``TimeLimit.truncated`` and ``episode_kpis`` (the environment's KPIs).
+    With ``engineered=True`` observations are those of :func:`engineer_observation`.
+
+    ``stagger=True`` truncates the first episode of sub-environment ``i`` after
+    ``episode_length * (i + 1) / num_envs`` decisions (reported as a time-limit truncation), so
+    the sub-environments then run out of phase. Otherwise they all start and end their episodes
+    together, and each PPO rollout only sees one slice of the episode: correlated, non-stationary
+    batches that destabilise training.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 8,
+        config: ConfigLike = None,
+        *,
+        vector_env: TicketRoutingVectorEnv | None = None,
+        engineered: bool = False,
+        stagger: bool = False,
+        **overrides: Any,
+    ) -> None:
+        if vector_env is None:
+            vector_env = TicketRoutingVectorEnv(num_envs, resolve_config(config, **overrides))
+        elif config is not None or overrides:
+            raise ValueError("config: pass either vector_env or a config, not both")
+        if vector_env.observation_layout != "flat":
+            raise ValueError(
+                f"vector_env: observation_layout {vector_env.observation_layout!r} is not supported; SB3 needs 'flat'"
+            )
+        self.venv = vector_env
+        self.config = vector_env.config
+        self.engineered = engineered
+        self.stagger = stagger
+        n = vector_env.num_envs
+        length = vector_env.config.episode_length
+        self._first_cut = np.zeros(n, dtype=np.int64)  # decisions after which a first episode is cut (0: none)
+        self._stagger_cuts = np.maximum(1, np.round(length * (np.arange(n) + 1) / n)).astype(np.int64)
+        self._actions = np.zeros(vector_env.num_envs, dtype=np.int64)
+        space = vector_env.single_observation_space
+        if engineered and isinstance(space, spaces.Dict):
+            space = engineered_space(space)
+        super().__init__(vector_env.num_envs, space, vector_env.single_action_space)
+
+    def _obs(self, obs: dict[str, Any]) -> dict[str, Any]:
+        return engineer_observation(obs) if self.engineered else obs
+
+    # ----------------------------------------------------------------- VecEnv API
+    def reset(self) -> VecEnvObs:
+        seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
+        obs, _ = self.venv.reset(seed=seeds)
+        if self.stagger:
+            self._first_cut[:] = self._stagger_cuts
+        self._reset_seeds()
+        self._reset_options()
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return self._obs(obs)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        acts = np.asarray(actions).reshape(-1)
+        if acts.shape != (self.num_envs,):
+            raise ValueError(f"actions: expected {self.num_envs} agent indices, got shape {np.shape(actions)}")
+        np.copyto(self._actions, acts, casting="unsafe")
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, terminated, truncated, info = self.venv.step(self._actions)
+        if self._first_cut.any():
+            cut = (self._first_cut > 0) & (np.asarray(obs["time_step"]) >= self._first_cut)
+            truncated = truncated | (cut & ~terminated)
+            self._first_cut[cut | terminated | truncated] = 0
+        obs = self._obs(obs)
+        dones = terminated | truncated
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        if dones.any():
+            kpis = info.get("episode_kpis", {})
+            for i in np.flatnonzero(dones):
+                infos[i]["terminal_observation"] = {key: value[i] for key, value in obs.items()}
+                infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+                if kpis and kpis["_decisions"][i]:
+                    infos[i]["episode_kpis"] = {key: value[i] for key, value in kpis.items() if not key.startswith("_")}
+            # SB3 expects same-step auto-reset: start the next episodes now.
+            self.venv.sim.reset(dones)
+            obs = self._obs(self.venv._observation())
+        return obs, rewards.astype(np.float32), dones, infos
+
+    def close(self) -> None:
+        self.venv.close()
+
+    def action_masks(self) -> BoolArray:
+        """``(num_envs, num_agents)`` masks of the current tickets."""
+        return self.venv.action_masks()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        rows = self._rows(indices)
+        if attr_name == "render_mode":
+            return [None for _ in rows]
+        if attr_name == "action_masks":
+            masks = self.venv.action_masks()
+            return [_RowMask(masks, i) for i in rows]
+        if attr_name in ("config", "observation_space", "action_space", "spec", "metadata"):
+            value = self.config if attr_name == "config" else getattr(self.venv, _SINGLE.get(attr_name, attr_name))
+            return [value for _ in rows]
+        raise AttributeError(f"attr_name: {attr_name!r} is not available per sub-environment")
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        raise AttributeError(f"attr_name: {attr_name!r} cannot be set; the sub-environments share one simulation")
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
+        rows = self._rows(indices)
+        if method_name == "action_masks":
+            masks = self.venv.action_masks()
+            return [masks[i] for i in rows]
+        if method_name == "kpis":
+            return [compute_kpis(self.venv.sim, i) for i in rows]
+        raise AttributeError(f"method_name: {method_name!r} is not supported (available: action_masks, kpis)")
+
+    def env_is_wrapped(self, wrapper_class: type[Any], indices: VecEnvIndices = None) -> list[bool]:
+        return [False for _ in self._rows(indices)]
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        return [None for _ in range(self.num_envs)]
+
+    def _rows(self, indices: VecEnvIndices) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        if isinstance(indices, int):
+            return [indices]
+        return list(indices)
+
+
+_SINGLE = {"observation_space": "single_observation_space", "action_space": "single_action_space"}
+
+
+class _RowMask:
+    """``get_attr("action_masks")[i]()``: the mask of sub-environment ``i`` (for ``has_attr`` checks)."""
+
+    def __init__(self, masks: BoolArray, row: int) -> None:
+        self._masks, self._row = masks, row
+
+    def __call__(self) -> BoolArray:
+        row: BoolArray = self._masks[self._row]
+        return row
+
+
+# --------------------------------------------------------------------- observation normalisation
+def save_normalization(vec_normalize: VecNormalize, directory: str | Path) -> Path:
+    """Write the observation statistics of ``vec_normalize`` as ``obs_normalization.npz`` in ``directory``."""
+    rms = vec_normalize.obs_rms
+    if not isinstance(rms, dict):
+        raise ValueError("vec_normalize: expected a VecNormalize over a Dict observation space")
+    arrays: dict[str, AnyArray] = {
+        "clip_obs": np.array(vec_normalize.clip_obs),
+        "epsilon": np.array(vec_normalize.epsilon),
+    }
+    for key, stats in rms.items():
+        arrays[f"mean/{key}"] = np.asarray(stats.mean)
+        arrays[f"var/{key}"] = np.asarray(stats.var)
+    path = Path(directory) / NORMALIZATION_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+    return path
+
+
+class ObservationNormalizer:
+    """Applies saved ``VecNormalize`` observation statistics without unpickling anything."""
+
+    def __init__(self, path: str | Path) -> None:
+        with np.load(Path(path), allow_pickle=False) as data:
+            self.clip = float(data["clip_obs"])
+            self.epsilon = float(data["epsilon"])
+            self.mean = {name[5:]: data[name].copy() for name in data.files if name.startswith("mean/")}
+            self.var = {name[4:]: data[name].copy() for name in data.files if name.startswith("var/")}
+
+    def __call__(self, obs: dict[str, Any]) -> dict[str, Any]:
+        out = dict(obs)
+        for key, mean in self.mean.items():
+            value = np.asarray(obs[key], dtype=np.float32)
+            out[key] = np.clip((value - mean) / np.sqrt(self.var[key] + self.epsilon), -self.clip, self.clip).astype(
+                np.float32
+            )
+        return out
+
+
+# --------------------------------------------------------------------- trained models as policies
+def detect_algorithm(path: str | Path) -> str:
+    """``"ppo"`` or ``"maskable_ppo"`` from the JSON header of a saved SB3 zip (nothing is unpickled)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
+        raise ValueError(f"model: {str(path)!r} is not a Stable-Baselines3 model file ({err})") from None
+    module = str(data.get("policy_class", {}).get("__module__", ""))
+    return "maskable_ppo" if module.startswith("sb3_contrib.common.maskable") else "ppo"
+
+
+def load_model(path: str | Path, algo: str = "auto") -> BaseAlgorithm:
+    """Load a PPO or MaskablePPO model from a path the user named, on the CPU."""
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"model: file not found: {str(file)!r}")
+    if algo == "auto":
+        algo = detect_algorithm(file)
+    if algo == "ppo":
+        from stable_baselines3 import PPO
+
+        return PPO.load(file, device="cpu")
+    if algo == "maskable_ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO.load(file, device="cpu")
+    raise ValueError(f"algo: invalid value {algo!r}; allowed: auto, {', '.join(ALGORITHMS)}")
+
+
+class SB3Policy:
+    """A trained PPO / MaskablePPO model behind the project's policy interface.
+
+    ``act(obs, mask)`` takes one flat observation and its action mask; ``act_batch(obs, masks)``
+    a batch from the vector env. MaskablePPO always receives the mask. Plain PPO picks from all
+    agents unless ``mask_invalid=True``, which takes its most likely *valid* agent instead.
+    Observation statistics saved by the training scripts (``obs_normalization.npz`` beside the
+    model) are applied when present.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        config: ConfigLike = None,
+        *,
+        algo: str = "auto",
+        deterministic: bool = True,
+        mask_invalid: bool = False,
+        name: str | None = None,
+    ) -> None:
+        file = Path(path)
+        self.model = load_model(file, algo)
+        self.algo = "maskable_ppo" if type(self.model).__name__ == "MaskablePPO" else "ppo"
+        self.deterministic = deterministic
+        self.mask_invalid = mask_invalid
+        self.name = name or ("maskable_ppo" if self.algo == "maskable_ppo" else "ppo")
+        obs_space = self.model.observation_space
+        self.engineered = isinstance(obs_space, spaces.Dict) and TICKET_EXPERTISE_KEY in obs_space.spaces
+        stats = file.parent / NORMALIZATION_FILE
+        self.normalizer = ObservationNormalizer(stats) if stats.is_file() else None
+        if config is not None:
+            self.check_config(config)
+
+    def check_config(self, config: ConfigLike) -> None:
+        """Raise ``ValueError`` unless the model's spaces are those of ``config``'s scenario."""
+        cfg = resolve_config(config)
+        space = self.model.action_space
+        if not isinstance(space, spaces.Discrete) or int(space.n) != cfg.num_agents:
+            raise ValueError(
+                f"model: trained for action space {space}, but the scenario has num_agents={cfg.num_agents}"
+            )
+        expected = observation_space_for(cfg)
+        if self.engineered:
+            expected = engineered_space(expected)
+        trained = self.model.observation_space
+        if not isinstance(trained, spaces.Dict):
+            raise ValueError(f"model: trained on observation space {trained}, expected a Dict")
+        for key in sorted(set(expected.spaces) | set(trained.spaces)):
+            if expected.spaces.get(key) != trained.spaces.get(key):
+                raise ValueError(
+                    f"model: observation {key!r} was {trained.spaces.get(key)} in training but is "
+                    f"{expected.spaces.get(key)} in this scenario; evaluate the model on the scenario it was trained on"
+                )
+
+    def reset(self, seed: int | None = None) -> None:
+        """Seed the sampling of a stochastic policy (a deterministic one ignores it)."""
+        if seed is not None:
+            self.model.set_random_seed(seed)
+
+    def act(self, obs: dict[str, Any], mask: BoolArray) -> int:
+        batch = {key: np.asarray(value)[None, ...] for key, value in obs.items()}
+        return int(self.act_batch(batch, np.asarray(mask)[None, :])[0])
+
+    def act_batch(self, obs: dict[str, Any], masks: BoolArray) -> IntArray:
+        batch = {key: np.asarray(value) for key, value in obs.items()}
+        if self.engineered:
+            batch = engineer_observation(batch)
+        if self.normalizer is not None:
+            batch = self.normalizer(batch)
+        masks = np.asarray(masks, dtype=np.bool_)
+        if self.algo == "maskable_ppo":
+            actions, _ = self.model.predict(  # type: ignore[call-arg]
+                batch, deterministic=self.deterministic, action_masks=masks
+            )
+        elif self.mask_invalid:
+            actions = self._masked_ppo(batch, masks)
+        else:
+            actions, _ = self.model.predict(batch, deterministic=self.deterministic)
+        return np.asarray(actions, dtype=np.int64).reshape(-1)
+
+    def _masked_ppo(self, batch: dict[str, Any], masks: BoolArray) -> IntArray:
+        import torch
+
+        policy = self.model.policy
+        if not isinstance(policy, ActorCriticPolicy):
+            raise ValueError(f"model: mask_invalid needs an actor-critic policy, got {type(policy).__name__}")
+        obs_tensor, _ = policy.obs_to_tensor(batch)
+        with torch.no_grad():
+            dist = policy.get_distribution(obs_tensor).distribution
+            if not isinstance(dist, torch.distributions.Categorical):
+                raise ValueError("model: mask_invalid needs a categorical action distribution")
+            probs = np.asarray(dist.probs.cpu().numpy())
+        probs = np.where(masks, probs, 0.0)
+        if self.deterministic:
+            return np.asarray(probs.argmax(axis=1), dtype=np.int64)
+        weights = torch.as_tensor(probs / probs.sum(axis=1, keepdims=True))
+        return np.asarray(torch.multinomial(weights, 1).numpy().reshape(-1), dtype=np.int64)
+
+
+def load_policy(path: str | Path, config: ConfigLike = None, **kwargs: Any) -> SB3Policy:
+    """:class:`SB3Policy` for the model at ``path`` (see its arguments)."""
+    return SB3Policy(path, config, **kwargs)
