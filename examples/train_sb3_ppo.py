@@ -46,7 +46,9 @@ def build_parser(algo: str = "ppo", description: str | None = __doc__) -> argpar
     parser.add_argument("--n-epochs", type=int, default=5, help="optimisation epochs per update")
     parser.add_argument("--learning-rate", type=float, default=3e-4, help="Adam learning rate")
     parser.add_argument("--gamma", type=float, default=0.99, help="discount factor per routing decision")
+    parser.add_argument("--gae-lambda", type=float, default=0.95, help="GAE lambda")
     parser.add_argument("--ent-coef", type=float, default=0.01, help="entropy bonus")
+    parser.add_argument("--net-arch", type=int, nargs="+", default=[64, 64], help="hidden layers of actor and critic")
     parser.add_argument("--no-normalize", action="store_true", help="train on raw observations and rewards")
     parser.add_argument(
         "--plain-observation",
@@ -77,6 +79,8 @@ def make_model(args: argparse.Namespace, env: Any, tb_dir: Path) -> BaseAlgorith
         "n_epochs": args.n_epochs,
         "learning_rate": args.learning_rate,
         "gamma": args.gamma,
+        "gae_lambda": args.gae_lambda,
+        "policy_kwargs": {"net_arch": list(args.net_arch)},
         "ent_coef": args.ent_coef,
         "seed": args.seed,
         "device": "cpu",
