@@ -29,7 +29,14 @@ from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 from rl_environments.ticket_routing.core.environment import resolve_config
 from rl_environments.ticket_routing.evaluation import MAIN_KPIS, compare, summary_table
 from rl_environments.ticket_routing.policies import POLICY_NAMES
-from rl_environments.ticket_routing.sb3 import SB3Policy, TicketRoutingSB3VecEnv, normalized_keys, save_normalization
+from rl_environments.ticket_routing.sb3 import (
+    AgentScorePolicy,
+    MaskableAgentScorePolicy,
+    SB3Policy,
+    TicketRoutingSB3VecEnv,
+    normalized_keys,
+    save_normalization,
+)
 
 ALGOS = ("ppo", "maskable_ppo")
 
@@ -49,6 +56,12 @@ def build_parser(algo: str = "ppo", description: str | None = __doc__) -> argpar
     parser.add_argument("--gae-lambda", type=float, default=0.95, help="GAE lambda")
     parser.add_argument("--ent-coef", type=float, default=0.01, help="entropy bonus")
     parser.add_argument("--net-arch", type=int, nargs="+", default=[64, 64], help="hidden layers of actor and critic")
+    parser.add_argument(
+        "--extractor",
+        choices=("mlp", "agents"),
+        default="mlp",
+        help="mlp: SB3's MultiInputPolicy; agents: every agent scored by one shared network (sb3.AgentScorePolicy)",
+    )
     parser.add_argument("--no-normalize", action="store_true", help="train on raw observations and rewards")
     parser.add_argument(
         "--plain-observation",
@@ -72,15 +85,26 @@ def tiny_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"episode_length": 50}
 
 
+def policy_and_kwargs(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """SB3's ``MultiInputPolicy``, or the policy that scores every agent with one shared network."""
+    if args.extractor == "agents":
+        if args.plain_observation:
+            raise SystemExit("--extractor agents needs the engineered observation (drop --plain-observation)")
+        policy = MaskableAgentScorePolicy if args.algo == "maskable_ppo" else AgentScorePolicy
+        return policy, {"net_arch": {"pi": [], "vf": list(args.net_arch)}}
+    return "MultiInputPolicy", {"net_arch": list(args.net_arch)}
+
+
 def make_model(args: argparse.Namespace, env: Any, tb_dir: Path) -> BaseAlgorithm:
+    policy, policy_kwargs = policy_and_kwargs(args)
     kwargs: dict[str, Any] = {
+        "policy_kwargs": policy_kwargs,
         "n_steps": args.n_steps,
         "batch_size": args.batch_size,
         "n_epochs": args.n_epochs,
         "learning_rate": args.learning_rate,
         "gamma": args.gamma,
         "gae_lambda": args.gae_lambda,
-        "policy_kwargs": {"net_arch": list(args.net_arch)},
         "ent_coef": args.ent_coef,
         "seed": args.seed,
         "device": "cpu",
@@ -90,10 +114,10 @@ def make_model(args: argparse.Namespace, env: Any, tb_dir: Path) -> BaseAlgorith
     if args.algo == "maskable_ppo":
         from sb3_contrib import MaskablePPO
 
-        return MaskablePPO("MultiInputPolicy", env, **kwargs)
+        return MaskablePPO(policy, env, **kwargs)
     from stable_baselines3 import PPO
 
-    return PPO("MultiInputPolicy", env, **kwargs)
+    return PPO(policy, env, **kwargs)
 
 
 def make_eval_callback(args: argparse.Namespace, config: Any, train_env: Any, out_dir: Path) -> EvalCallback | None:

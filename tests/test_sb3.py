@@ -24,6 +24,9 @@ from rl_environments.ticket_routing.sb3 import (
     NORMALIZATION_FILE,
     SCALAR_KEYS,
     TICKET_EXPERTISE_KEY,
+    AgentScorePolicy,
+    AgentSetExtractor,
+    MaskableAgentScorePolicy,
     ObservationNormalizer,
     SB3Policy,
     TicketRoutingSB3VecEnv,
@@ -373,3 +376,56 @@ def test_cli_compare_with_a_model(saved_ppo: Path, capsys: pytest.CaptureFixture
     assert "least_loaded" in out and "│ ppo " in out and "│ ppo_2 " in out
     assert main([*args, "--episode-length", "7", "--model", str(saved_ppo)]) == 2
     assert "time_step" in capsys.readouterr().err
+
+
+def test_agent_set_extractor_is_permutation_equivariant() -> None:
+    from stable_baselines3.common.preprocessing import preprocess_obs
+
+    venv = TicketRoutingSB3VecEnv(3, SHORT, engineered=True)
+    obs = venv.reset()
+    space = venv.observation_space
+    extractor = AgentSetExtractor(space, embed_dim=4)
+    assert extractor.features_dim == (SHORT.num_agents + 1) * 4
+
+    def features(batch: dict[str, np.ndarray]) -> np.ndarray:
+        tensors = {key: torch.as_tensor(value) for key, value in batch.items()}
+        with torch.no_grad():
+            return extractor(preprocess_obs(tensors, space)).numpy()
+
+    perm = np.random.default_rng(0).permutation(SHORT.num_agents)
+    permuted = dict(obs)
+    for key in ("agent_workload", "agent_availability", TICKET_EXPERTISE_KEY):
+        permuted[key] = obs[key][:, perm]
+    permuted["agent_expertise"] = obs["agent_expertise"].reshape(3, SHORT.num_agents, 5)[:, perm].reshape(3, -1)
+    base, moved = features(obs), features(permuted)
+    a = SHORT.num_agents
+    np.testing.assert_allclose(
+        moved[:, : a * 4].reshape(3, a, 4), base[:, : a * 4].reshape(3, a, 4)[:, perm], atol=1e-6
+    )
+    np.testing.assert_allclose(moved[:, a * 4 :], base[:, a * 4 :], atol=1e-6)
+    with pytest.raises(ValueError, match="engineered"):
+        AgentSetExtractor(TicketRoutingSB3VecEnv(1, SHORT).observation_space)
+
+
+@pytest.mark.parametrize("algo", [PPO, MaskablePPO])
+def test_agent_score_policies_learn_and_reload(algo: type[Any], tmp_path: Path) -> None:
+    policy_class = MaskableAgentScorePolicy if algo is MaskablePPO else AgentScorePolicy
+    env = VecMonitor(TicketRoutingSB3VecEnv(8, SKILLS, engineered=True))
+    env = VecNormalize(env, norm_obs_keys=normalized_keys(env.observation_space))
+    model = algo(policy_class, env, n_steps=64, batch_size=128, n_epochs=8, learning_rate=3e-3, seed=0, device="cpu")
+    assert isinstance(model.policy.action_net, torch.nn.Module)
+    assert sum(p.numel() for p in model.policy.action_net.parameters()) == 16 + 1  # one shared score
+    model.learn(total_timesteps=4096)
+    model.save(tmp_path / "model.zip")
+    save_normalization(env, tmp_path)
+    expected = "maskable_ppo" if algo is MaskablePPO else "ppo"
+    assert detect_algorithm(tmp_path / "model.zip") == expected
+    policy = SB3Policy(tmp_path / "model.zip", SKILLS)
+    assert policy.algo == expected
+    assert _expert_rate(policy) > 0.9
+
+
+def test_agent_score_policy_needs_the_shared_extractor() -> None:
+    env = TicketRoutingSB3VecEnv(2, SHORT, engineered=True)
+    with pytest.raises(ValueError, match="pi=\\[\\]"):
+        PPO(AgentScorePolicy, env, policy_kwargs={"net_arch": [8]}, device="cpu")

@@ -25,11 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch as th
 from gymnasium import spaces
+from sb3_contrib.common.maskable.policies import MaskableMultiInputActorCriticPolicy
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.policies import ActorCriticPolicy, MultiInputActorCriticPolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
+from torch import nn
 
 from rl_environments.ticket_routing.core.data_models import TICKET_TYPES
 from rl_environments.ticket_routing.core.environment import ConfigLike, observation_space_for, resolve_config
@@ -85,6 +89,96 @@ def normalized_keys(space: spaces.Dict) -> list[str]:
     """Keys ``VecNormalize`` should standardise: the unbounded-scale ``Box`` entries."""
     skip = {"agent_expertise", TICKET_EXPERTISE_KEY}  # already in [0, 1]
     return [key for key, sub in space.spaces.items() if isinstance(sub, spaces.Box) and key not in skip]
+
+
+class AgentSetExtractor(BaseFeaturesExtractor):
+    """Features for engineered observations: every agent embedded by the same small MLP.
+
+    Agent ``a``'s row (its expertise for the ticket's type, workload, availability and expertise
+    vector) is joined with the ticket's features (type and priority one-hot, age, queue size, step)
+    and embedded by one shared network, so what is learned about one agent applies to all. The
+    features are the agents' embeddings side by side, then their mean (for the critic). Use with
+    ``TicketRoutingSB3VecEnv(..., engineered=True)`` and, for a per-agent read-out,
+    ``net_arch={"pi": [], "vf": [64]}``.
+    """
+
+    def __init__(self, observation_space: spaces.Dict, embed_dim: int = 16, hidden: int = 64) -> None:
+        if TICKET_EXPERTISE_KEY not in observation_space.spaces:
+            raise ValueError("observation_space: AgentSetExtractor needs engineered observations (engineered=True)")
+        self.num_agents = int(observation_space["agent_workload"].shape[0])  # type: ignore[index]
+        self.embed_dim = embed_dim
+        types = int(observation_space["ticket_type"].n)  # type: ignore[attr-defined]
+        priorities = int(observation_space["ticket_priority"].n)  # type: ignore[attr-defined]
+        agent_in, ticket_in = 3 + len(TICKET_TYPES), types + priorities + 3
+        super().__init__(observation_space, features_dim=(self.num_agents + 1) * embed_dim)
+        self.mlp = nn.Sequential(
+            nn.Linear(agent_in + ticket_in, hidden), nn.Tanh(), nn.Linear(hidden, embed_dim), nn.Tanh()
+        )
+
+    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
+        torch, obs, a = th, observations, self.num_agents
+        n = obs["agent_workload"].shape[0]
+        per_agent = torch.stack([obs[TICKET_EXPERTISE_KEY], obs["agent_workload"], obs["agent_availability"]], dim=2)
+        per_agent = torch.cat([per_agent, obs["agent_expertise"].reshape(n, a, len(TICKET_TYPES))], dim=2)
+        keys = ("ticket_type", "ticket_priority", "ticket_age", "queue_size", "time_step")
+        ticket = torch.cat([obs[key].reshape(n, -1) for key in keys], dim=1)
+        h = self.mlp(torch.cat([per_agent, ticket[:, None, :].expand(-1, a, -1)], dim=2))
+        return torch.cat([h.reshape(n, -1), h.mean(dim=1)], dim=1)
+
+
+class _AgentScoreHead(nn.Module):
+    """Logit of agent ``a`` = one shared linear score of agent ``a``'s embedding (permutation-equivariant)."""
+
+    def __init__(self, num_agents: int, embed_dim: int) -> None:
+        super().__init__()
+        self.num_agents, self.embed_dim = num_agents, embed_dim
+        self.score = nn.Linear(embed_dim, 1)
+        nn.init.orthogonal_(self.score.weight, gain=0.01)
+        nn.init.zeros_(self.score.bias)
+
+    def forward(self, latent: th.Tensor) -> th.Tensor:
+        n = latent.shape[0]
+        blocks = latent[:, : self.num_agents * self.embed_dim].reshape(n, self.num_agents, self.embed_dim)
+        scores: th.Tensor = self.score(blocks).squeeze(-1)
+        return scores
+
+
+def _agent_score_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    kwargs.setdefault("features_extractor_class", AgentSetExtractor)
+    kwargs.setdefault("net_arch", {"pi": [], "vf": [64]})
+    return kwargs
+
+
+def _use_agent_scores(policy: ActorCriticPolicy, lr_schedule: Any) -> None:
+    extractor = policy.pi_features_extractor
+    if not isinstance(extractor, AgentSetExtractor) or policy.mlp_extractor.latent_dim_pi != extractor.features_dim:
+        raise ValueError("net_arch: the agent-score policy needs AgentSetExtractor and no policy layers (pi=[])")
+    policy.action_net = _AgentScoreHead(extractor.num_agents, extractor.embed_dim)
+    policy.optimizer = policy.optimizer_class(  # type: ignore[call-arg]
+        policy.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
+    )
+
+
+class AgentScorePolicy(MultiInputActorCriticPolicy):
+    """PPO policy that scores every agent with the same network (:class:`AgentSetExtractor` + shared head)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **_agent_score_kwargs(kwargs))
+
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)
+        _use_agent_scores(self, lr_schedule)
+
+
+class MaskableAgentScorePolicy(MaskableMultiInputActorCriticPolicy):
+    """MaskablePPO policy that scores every agent with the same network (see :class:`AgentScorePolicy`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **_agent_score_kwargs(kwargs))
+
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)
+        _use_agent_scores(self, lr_schedule)  # type: ignore[arg-type]
 
 
 class TicketRoutingSB3VecEnv(VecEnv):
@@ -284,8 +378,11 @@ def detect_algorithm(path: str | Path) -> str:
             data = json.loads(archive.read("data"))
     except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         raise ValueError(f"model: {str(path)!r} is not a Stable-Baselines3 model file ({err})") from None
-    module = str(data.get("policy_class", {}).get("__module__", ""))
-    return "maskable_ppo" if module.startswith("sb3_contrib.common.maskable") else "ppo"
+    policy_class = data.get("policy_class", {})
+    module = str(policy_class.get("__module__", ""))
+    init = str(policy_class.get("__init__", ""))  # "<function ClassName.__init__ at ...>"
+    maskable = module.startswith("sb3_contrib.common.maskable") or "MaskableAgentScorePolicy." in init
+    return "maskable_ppo" if maskable else "ppo"
 
 
 def load_model(path: str | Path, algo: str = "auto") -> BaseAlgorithm:
