@@ -9,6 +9,7 @@ from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingVecto
 from rl_environments.ticket_routing.core.data_models import WEEKDAYS
 from rl_environments.ticket_routing.core.params import compile_params, weekly_intensity
 from rl_environments.ticket_routing.core.rng import seed_states
+from rl_environments.ticket_routing.core.state_manager import I_ARRIVED
 from rl_environments.ticket_routing.core.ticket_generator import draw_type_priority, next_poisson_arrival
 
 
@@ -72,6 +73,6 @@ def test_env_arrival_rate_matches_the_config() -> None:
     env.reset(seed=123)
     for _ in range(1999):
         env.step(np.argmax(env.action_masks(), axis=1))
-    arrived = env.sim.ist[:, 4].sum()
+    arrived = env.sim.ist[:, I_ARRIVED].sum()
     days = (env.sim.fs[:, 0] - env.sim.fs[:, 5]).sum() / 24.0
     assert arrived / days == pytest.approx(30.0, rel=0.03)

@@ -18,7 +18,7 @@ from rl_environments.ticket_routing.core.data_models import (
     EnvironmentConfig,
     Ticket,
 )
-from rl_environments.ticket_routing.core.metrics import compute_kpis, counts
+from rl_environments.ticket_routing.core.metrics import COUNT_KPIS, compute_kpis
 from rl_environments.ticket_routing.core.state_manager import (
     F_CLOCK,
     I_DONE,
@@ -209,6 +209,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         self.action_space = spaces.Discrete(self.config.num_agents)
         self.trace = trace
         self.sim = Simulation(self.config, 1, trace)
+        self._bind_rows()
         self._rng_seeded = False
         self._started = False
         self._needs_reset = True
@@ -245,6 +246,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         self.trace = trace
         self.sim = Simulation(self.config, 1, trace)
         self.sim.rng[:] = rng
+        self._bind_rows()
 
     def step(self, action: Any) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -301,23 +303,40 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_viewer"] = None
+        del state["_rows"]
         return state
 
     # ----------------------------------------------------------------- helpers
-    def _observation(self) -> dict[str, Any]:
+    def _bind_rows(self) -> None:
+        """Views of this env's row in the simulation buffers (rebuilt whenever they change)."""
         sim = self.sim
-        ints = sim.obs_int[0].tolist()
+        self._rows = (
+            sim.obs_age[0],
+            sim.obs_expertise[0],
+            sim.obs_workload[0],
+            sim.obs_available[0],
+            sim.mask[0],
+        )
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_rows()  # views do not survive pickling
+
+    def _observation(self) -> dict[str, Any]:
+        ints = self.sim.obs_int.tolist()[0]
         if self.observation_layout == "flat":
+            age, expertise, workload, available, _ = self._rows
             return {
                 "ticket_type": ints[O_TYPE],
                 "ticket_priority": ints[O_PRIORITY],
-                "ticket_age": sim.obs_age[0].copy(),
-                "agent_expertise": sim.obs_expertise[0].copy(),
-                "agent_workload": sim.obs_workload[0].copy(),
-                "agent_availability": sim.obs_available[0].copy(),
+                "ticket_age": age.copy(),
+                "agent_expertise": expertise.copy(),
+                "agent_workload": workload.copy(),
+                "agent_availability": available.copy(),
                 "queue_size": ints[O_QUEUE],
                 "time_step": ints[O_STEP],
             }
+        sim = self.sim
         return {
             "current_ticket": {
                 "type": ints[O_TYPE],
@@ -336,10 +355,10 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     def _info(self) -> dict[str, Any]:
         sim = self.sim
         return {
-            "action_mask": sim.mask[0].copy(),
-            "reward_components": dict(zip(REWARD_COMPONENTS, sim.components[0].tolist())),  # noqa: B905
-            "clock_hours": sim.fs[0, F_CLOCK].item(),
-            "kpis": counts(sim),
+            "action_mask": self._rows[4].copy(),
+            "reward_components": dict(zip(REWARD_COMPONENTS, sim.components.tolist()[0])),  # noqa: B905
+            "clock_hours": sim.fs.item(0, F_CLOCK),
+            "kpis": dict(zip(COUNT_KPIS, sim.ist.tolist()[0])),  # noqa: B905 (the counters lead the row)
         }
 
     # ----------------------------------------------------------------- views for people

@@ -66,22 +66,23 @@ F_START = 5  # clock at reset
 NUM_F = 6
 
 # Integer state columns.
-I_STEP = 0  # decisions taken this episode
-I_QLEN = 1  # tickets waiting (all priorities)
-I_HEAD = 2  # priority of the ticket to route (-1 if none)
-I_RETRIES = 3  # consecutive invalid actions
-I_ARRIVED = 4
-I_ASSIGNED = 5
-I_RESOLVED = 6
-I_REJECTED = 7
-I_INVALID = 8
-I_MATCHES = 9  # assignments with expertise >= expert_threshold
-I_TRACE_INDEX = 10
-I_DONE = 11  # episode over; the next vector step resets it
-I_TERMINATED = 12
-I_SLA_MET = 13
-I_SATISFIED = 14
-I_IN_SERVICE = 15  # open tickets over all agents (sum of workloads)
+# The six ticket counters come first, in the order of metrics.COUNT_KPIS, so one slice reads them.
+I_ARRIVED = 0
+I_ASSIGNED = 1
+I_RESOLVED = 2
+I_REJECTED = 3
+I_QLEN = 4  # tickets waiting (all priorities)
+I_IN_SERVICE = 5  # open tickets over all agents (sum of workloads)
+I_STEP = 6  # decisions taken this episode
+I_HEAD = 7  # priority of the ticket to route (-1 if none)
+I_RETRIES = 8  # consecutive invalid actions
+I_INVALID = 9
+I_MATCHES = 10  # assignments with expertise >= expert_threshold
+I_TRACE_INDEX = 11
+I_DONE = 12  # episode over; the next vector step resets it
+I_TERMINATED = 13
+I_SLA_MET = 14
+I_SATISFIED = 15
 I_LOAD_SQ = 16  # sum of squared workloads (for the workload standard deviation)
 I_QFRONT = 17  # NP columns: ring-buffer front of each priority's FIFO
 I_QCOUNT = I_QFRONT + NP  # NP columns: tickets waiting per priority
