@@ -62,11 +62,6 @@ def gini(values: FloatArray) -> float:
     return float((2.0 * np.sum(ranks * x) / (n * total)) - (n + 1.0) / n)
 
 
-def counts(sim: Simulation, i: int = 0) -> dict[str, int]:
-    """The cheap ticket counters of environment ``i``."""
-    return dict(zip(COUNT_KPIS, sim.ist[i, :_NUM_COUNTS].tolist()))  # noqa: B905 (hot path)
-
-
 def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
     """KPIs of the environments ``rows`` so far this episode, one array entry per row.
 
