@@ -2,10 +2,13 @@
 
 The policy never proposes an agent who is offline or full: invalid logits are masked out both
 in training and at evaluation (``env_method("action_masks")`` of ``TicketRoutingSB3VecEnv``).
+By default it uses ``MaskableAgentScorePolicy`` (every agent scored by one shared network; with
+SB3's ``MultiInputPolicy``, ``--extractor mlp``, MaskablePPO needs millions of decisions to beat
+random routing, see docs/results.md).
 Everything else (vector env, normalisation, periodic evaluation, TensorBoard, the final comparison
 with the baselines on held-out seeds) is shared with ``train_sb3_ppo.py``.
 
-    python examples/train_maskable_ppo.py --total-timesteps 300000 --out-dir runs/maskable_ppo
+    python examples/train_maskable_ppo.py --total-timesteps 1000000 --out-dir runs/maskable_ppo
     python examples/train_maskable_ppo.py --tiny
 """
 

@@ -59,8 +59,9 @@ def build_parser(algo: str = "ppo", description: str | None = __doc__) -> argpar
     parser.add_argument(
         "--extractor",
         choices=("mlp", "agents"),
-        default="mlp",
-        help="mlp: SB3's MultiInputPolicy; agents: every agent scored by one shared network (sb3.AgentScorePolicy)",
+        default="agents" if algo == "maskable_ppo" else "mlp",
+        help="mlp: SB3's MultiInputPolicy; agents: every agent scored by one shared network "
+        "(sb3.AgentScorePolicy; the default for MaskablePPO)",
     )
     parser.add_argument("--no-normalize", action="store_true", help="train on raw observations and rewards")
     parser.add_argument(
