@@ -115,6 +115,25 @@ def test_bad_actions_and_usage_raise() -> None:
         vec.reset(options={"a": 1})
 
 
+def test_partial_reset_with_a_mask() -> None:
+    vec = TicketRoutingVectorEnv(3, EnvironmentConfig(episode_length=50))
+    vec.reset(seed=4)
+    for _ in range(5):
+        vec.step(np.argmax(vec.action_masks(), axis=1))
+    obs, _ = vec.reset(options={"reset_mask": np.array([False, True, False])})
+    assert obs["time_step"].tolist() == [5, 0, 5]
+    fresh = TicketRoutingEnv(EnvironmentConfig(episode_length=50))
+    fresh.reset(seed=5)
+    for _ in range(5):
+        fresh.step(int(np.argmax(fresh.action_masks())))
+    second, _ = fresh.reset()  # sub-env 1 continues its streams exactly like an unseeded reset
+    np.testing.assert_array_equal(obs["agent_expertise"][1], second["agent_expertise"])
+    with pytest.raises(ValueError, match="reset_mask"):
+        vec.reset(options={"reset_mask": np.array([1, 0, 1])})
+    with pytest.raises(RuntimeError, match="full reset"):
+        TicketRoutingVectorEnv(2).reset(options={"reset_mask": np.array([True, False])})
+
+
 def test_episodes_done_flags_next_step_reset() -> None:
     vec = TicketRoutingVectorEnv(2, EnvironmentConfig(episode_length=3))
     vec.reset(seed=1)

@@ -266,8 +266,7 @@ class TicketRoutingSB3VecEnv(VecEnv):
                 if kpis and kpis["_decisions"][i]:
                     infos[i]["episode_kpis"] = {key: value[i] for key, value in kpis.items() if not key.startswith("_")}
             # SB3 expects same-step auto-reset: start the next episodes now.
-            self.venv.sim.reset(dones)
-            obs = self._obs(self.venv._observation())
+            obs = self._obs(self.venv.reset(options={"reset_mask": dones})[0])
         return obs, rewards.astype(np.float32), dones, infos
 
     def close(self) -> None:

@@ -41,7 +41,9 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
     the sub-environments it applies to; ``episode_kpis`` appears on the step an episode ends.
 
     ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i``, so it follows exactly the
-    trajectory of ``TicketRoutingEnv`` reset with ``seed=s + i``.
+    trajectory of ``TicketRoutingEnv`` reset with ``seed=s + i``. ``reset(options={"reset_mask":
+    mask})`` resets only the sub-environments where ``mask`` is true (Gymnasium's partial reset,
+    for wrappers that want same-step auto-reset).
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}  # noqa: RUF012
@@ -75,8 +77,16 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        which = self._all
         if options:
-            raise ValueError(f"options: unsupported key(s) {sorted(options)}; reset takes no options")
+            unknown = sorted(set(options) - {"reset_mask"})
+            if unknown:
+                raise ValueError(f"options: unsupported key(s) {unknown}; allowed: 'reset_mask'")
+            which = np.asarray(options["reset_mask"])
+            if which.shape != (self.num_envs,) or which.dtype != np.bool_:
+                raise ValueError(f"options['reset_mask']: expected a bool array of shape ({self.num_envs},)")
+            if not self._started:
+                raise RuntimeError("reset(options={'reset_mask': ...}) needs a full reset() first")
         n = self.num_envs
         if isinstance(seed, int):
             seeds: list[int | None] = [seed + i for i in range(n)]
@@ -87,11 +97,12 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
             if len(seeds) != n:
                 raise ValueError(f"seed: expected {n} seeds (one per sub-environment), got {len(seeds)}")
         if seed is not None or not self._seeded:
-            gens = [seeding.np_random(s)[0] for s in seeds]
+            rows = np.flatnonzero(which)
+            gens = [seeding.np_random(seeds[i])[0] for i in rows]
             self._np_random = gens[0]
-            self.sim.seed(slice(None), gens)
+            self.sim.seed(rows, gens)
             self._seeded = True
-        self.sim.reset(self._all)
+        self.sim.reset(which)
         self._started = True
         return self._observation(), self._info(None)
 
