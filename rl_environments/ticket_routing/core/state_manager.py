@@ -84,7 +84,8 @@ I_TERMINATED = 13
 I_SLA_MET = 14
 I_SATISFIED = 15
 I_LOAD_SQ = 16  # sum of squared workloads (for the workload standard deviation)
-I_QFRONT = 17  # NP columns: ring-buffer front of each priority's FIFO
+I_ROOM = 17  # agents online with room (the number of true entries of the action mask)
+I_QFRONT = 18  # NP columns: ring-buffer front of each priority's FIFO
 I_QCOUNT = I_QFRONT + NP  # NP columns: tickets waiting per priority
 NUM_I = I_QCOUNT + NP
 
@@ -146,13 +147,23 @@ def _schedule_done(i: int, a: int, online: BoolArray, workload: IntArray, stats:
 
 
 @njit(cache=True, inline="always")
-def _decision_ready(i: int, ist: IntArray, online: BoolArray, workload: IntArray, capacity: int) -> bool:
-    if ist[i, I_QLEN] == 0:
-        return False
-    for a in range(workload.shape[1]):  # noqa: SIM110 (a plain loop compiles best)
-        if online[i, a] and workload[i, a] < capacity:
-            return True
-    return False
+def _refresh_agent(
+    i: int, a: int, ist: IntArray, online: BoolArray, workload: IntArray, capacity: int, obs: ArrayTuple
+) -> None:
+    """Agent ``a``'s load or availability changed: update its observation, mask entry and I_ROOM."""
+    _, _, obs_workload, obs_available, _, mask = obs
+    has_room = online[i, a] and workload[i, a] < capacity
+    if has_room != mask[i, a]:
+        ist[i, I_ROOM] += 1 if has_room else -1
+        mask[i, a] = has_room
+    obs_workload[i, a] = workload[i, a]
+    obs_available[i, a] = online[i, a]
+
+
+@njit(cache=True, inline="always")
+def _decision_ready(i: int, ist: IntArray) -> bool:
+    """A ticket waits and some online agent has room."""
+    return ist[i, I_QLEN] > 0 and ist[i, I_ROOM] > 0
 
 
 @njit(cache=True, inline="always")
@@ -184,6 +195,7 @@ def _complete(
     stats: FloatArray,
     records: Float32Array,
     p: FloatArray,
+    obs: ArrayTuple,
     comps: FloatArray,
 ) -> None:
     """Resolve agent ``a``'s next-finishing ticket now: record it, sample CSAT, charge the penalty."""
@@ -224,6 +236,7 @@ def _complete(
         nxt = min(nxt, slots[i, a, j, S_TARGET])
     stats[i, A_NEXT_TARGET, a] = nxt
     _schedule_done(i, a, online, workload, stats, p)
+    _refresh_agent(i, a, ist, online, workload, slots.shape[2], obs)
 
 
 @njit(cache=True, inline="always")
@@ -279,6 +292,7 @@ def _advance(
     stats: FloatArray,
     records: Float32Array,
     pt: ArrayTuple,
+    obs: ArrayTuple,
     comps: FloatArray,
 ) -> bool:
     """Process events until a ticket can be routed. Returns True when none ever will (terminated).
@@ -293,7 +307,7 @@ def _advance(
             # A finished trace: let open tickets resolve, then end the episode.
             if ist[i, I_IN_SERVICE] == 0:
                 return True
-        elif not force_one and _decision_ready(i, ist, online, workload, capacity):
+        elif not force_one and _decision_ready(i, ist):
             return False
         force_one = False
         clock = fs[i, F_CLOCK]
@@ -310,30 +324,22 @@ def _advance(
         fs[i, F_STD_INTEGRAL] += _load_std(i, ist, num_agents) * (t - clock)
         fs[i, F_CLOCK] = t
         if t_done <= t_shift and t_done <= t_arrival:
-            _complete(i, done_agent, fs, ist, rng, expertise, online, workload, slots, stats, records, p, comps)
+            _complete(i, done_agent, fs, ist, rng, expertise, online, workload, slots, stats, records, p, obs, comps)
         elif t_shift <= t_arrival:
             h = int(np.floor(t + 0.5)) % 168
             for a in range(num_agents):
                 _touch(i, a, t, online, workload, stats, p)
                 online[i, a] = schedule[a, h]
                 _schedule_done(i, a, online, workload, stats, p)
+                _refresh_agent(i, a, ist, online, workload, capacity, obs)
         else:
             _arrive(i, fs, ist, rng, queue, p, profile_accept, trace, comps)
 
 
 @njit(cache=True, inline="always")
-def _write_obs(
-    i: int,
-    fs: FloatArray,
-    ist: IntArray,
-    online: BoolArray,
-    workload: IntArray,
-    queue: FloatArray,
-    capacity: int,
-    p: FloatArray,
-    obs: ArrayTuple,
-) -> None:
-    obs_int, obs_age, obs_workload, obs_available, _, mask = obs
+def _write_obs(i: int, fs: FloatArray, ist: IntArray, queue: FloatArray, p: FloatArray, obs: ArrayTuple) -> None:
+    """The ticket part of the observation (agents' parts are kept current by ``_refresh_agent``)."""
+    obs_int, obs_age = obs[0], obs[1]
     priority = _head_priority(i, ist)
     ist[i, I_HEAD] = priority
     if priority >= 0:
@@ -347,17 +353,13 @@ def _write_obs(
         obs_age[i, 0] = 0.0
     obs_int[i, O_QUEUE] = ist[i, I_QLEN]
     obs_int[i, O_STEP] = ist[i, I_STEP]
-    for a in range(workload.shape[1]):
-        obs_workload[i, a] = workload[i, a]
-        obs_available[i, a] = online[i, a]
-        mask[i, a] = online[i, a] and workload[i, a] < capacity
 
 
 @njit(cache=True, inline="always")
 def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: FloatArray) -> None:
     fs, ist, rng, expertise, online, workload, slots, queue, stats, records = st
     p, profile_accept, schedule, _, fixed, trace = pt
-    obs_expertise = obs[4]
+    obs_expertise, mask = obs[4], obs[5]
     fs[i, :] = 0.0
     ist[i, :] = 0
     workload[i, :] = 0
@@ -370,18 +372,20 @@ def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: F
     fs[i, F_START] = start
     draw_expertise(rng[i, SCENARIO_STREAM], expertise[i], p, fixed)
     num_agents = workload.shape[1]
+    mask[i, :] = False
     for a in range(num_agents):
         online[i, a] = schedule[a, int(start) % 168]
+        _refresh_agent(i, a, ist, online, workload, slots.shape[2], obs)
         for k in range(NT):
             obs_expertise[i, a * NT + k] = expertise[i, a, k]
     if p[P_TRACE_MODE] > 0.0:
         fs[i, F_NEXT_ARRIVAL] = trace_arrival_time(trace, 0, 0.0, start)
     else:
         fs[i, F_NEXT_ARRIVAL] = next_poisson_arrival(rng[i, SCENARIO_STREAM], start, p, profile_accept)
-    if _advance(i, False, fs, ist, rng, expertise, online, workload, slots, queue, stats, records, pt, comps):
+    if _advance(i, False, fs, ist, rng, expertise, online, workload, slots, queue, stats, records, pt, obs, comps):
         ist[i, I_TERMINATED] = 1
         ist[i, I_DONE] = 1
-    _write_obs(i, fs, ist, online, workload, queue, slots.shape[2], p, obs)
+    _write_obs(i, fs, ist, queue, p, obs)
 
 
 @njit(cache=True)
@@ -444,6 +448,7 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
             stats[i, A_NEXT_TARGET, action] = min(stats[i, A_NEXT_TARGET, action], target)
             workload[i, action] = n + 1
             _schedule_done(i, action, online, workload, stats, p)
+            _refresh_agent(i, action, ist, online, workload, capacity, obs)
             ist[i, I_IN_SERVICE] += 1
             ist[i, I_LOAD_SQ] += 2 * n + 1
             stats[i, A_ASSIGNED, action] += 1.0
@@ -460,7 +465,9 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
             if ist[i, I_RETRIES] >= p[P_MAX_RETRIES]:
                 force = True
                 ist[i, I_RETRIES] = 0
-        ended = _advance(i, force, fs, ist, rng, expertise, online, workload, slots, queue, stats, records, pt, comps)
+        ended = _advance(
+            i, force, fs, ist, rng, expertise, online, workload, slots, queue, stats, records, pt, obs, comps
+        )
         ist[i, I_STEP] += 1
         terminated[i] = ended
         truncated[i] = ist[i, I_STEP] >= p[P_EPISODE_LENGTH]
@@ -472,7 +479,7 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
         for c in range(comps.shape[0]):
             total += comps[c]
         reward[i] = total
-        _write_obs(i, fs, ist, online, workload, queue, capacity, p, obs)
+        _write_obs(i, fs, ist, queue, p, obs)
 
 
 # --------------------------------------------------------------------------- the Python side
