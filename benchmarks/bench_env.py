@@ -143,12 +143,17 @@ def main() -> None:
     print(f"| ratio | {t_ours / t_cart:.2f}x |")
 
     print("\n## Vector envs, env-steps/s (median of 3 runs)")
-    print("| N | SyncVectorEnv | AsyncVectorEnv | TicketRoutingVectorEnv | native / sync |")
-    print("|---:|---:|---:|---:|---:|")
+    print(
+        "| N | SyncVectorEnv | AsyncVectorEnv | TicketRoutingVectorEnv | native / sync | native, 2 threads | / sync |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for n in (1, 8, 64, 1024, 4096):
         budget = max(20, int(200_000 * scale) // n)
         native = TicketRoutingVectorEnv(n)
         native_sps = median_of(3, lambda v=native, b=budget: vector_steps_per_s(v, b, v.action_masks))
+        threaded = TicketRoutingVectorEnv(n, threads=2)
+        threaded_sps = median_of(3, lambda v=threaded, b=budget: vector_steps_per_s(v, b, v.action_masks))
+        threaded.close()
         sync_budget = max(5, int(20_000 * scale) // n)
         sync_vec, sync_masks = gym_vector(n, "sync")
         sync_sps = median_of(3, lambda v=sync_vec, b=sync_budget, m=sync_masks: vector_steps_per_s(v, b, m))
@@ -160,7 +165,10 @@ def main() -> None:
             async_txt = f"{async_sps:,.0f}"
         else:
             async_txt = "n/a (one process per env)"
-        print(f"| {n} | {sync_sps:,.0f} | {async_txt} | {native_sps:,.0f} | {native_sps / sync_sps:.0f}x |")
+        print(
+            f"| {n} | {sync_sps:,.0f} | {async_txt} | {native_sps:,.0f} | {native_sps / sync_sps:.0f}x "
+            f"| {threaded_sps:,.0f} | {threaded_sps / sync_sps:.0f}x |"
+        )
 
     print("\n## Memory and reset")
     n = 1024

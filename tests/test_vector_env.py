@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -62,6 +64,27 @@ def _check_obs_rows(vobs: dict, sobs: list[dict]) -> None:  # type: ignore[type-
                     np.testing.assert_array_equal(vobs[key][sub][i], v)
             else:
                 np.testing.assert_array_equal(vobs[key][i], value)
+
+
+def test_threads_give_identical_results() -> None:
+    cfg = EnvironmentConfig(num_agents=5, episode_length=30)
+    one, two = TicketRoutingVectorEnv(7, cfg), TicketRoutingVectorEnv(7, cfg, threads=3)
+    o1, _ = one.reset(seed=3)
+    o2, _ = two.reset(seed=3)
+    for t in range(80):
+        actions = _actions(t, one.action_masks())
+        o1, r1, te1, tr1, _ = one.step(actions)
+        o2, r2, te2, tr2, _ = two.step(actions)
+        np.testing.assert_array_equal(r1, r2)
+        np.testing.assert_array_equal(te1 | tr1, te2 | tr2)
+        for key in o1:
+            np.testing.assert_array_equal(o1[key], o2[key])
+    clone = pickle.loads(pickle.dumps(two))
+    np.testing.assert_array_equal(clone.step(actions)[1], two.step(actions)[1])
+    two.close()
+    clone.close()
+    with pytest.raises(ValueError, match="threads: invalid value 0"):
+        TicketRoutingVectorEnv(2, threads=0)
 
 
 def test_spaces_dtypes_and_metadata() -> None:

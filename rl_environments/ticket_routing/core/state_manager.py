@@ -9,6 +9,8 @@ until another ticket can be routed.
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -397,7 +399,7 @@ def reset_batch(which: BoolArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
             comps[i, :] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, out: ArrayTuple) -> None:
     """Apply ``actions[i]`` to environment ``i`` for every ``i``.
 
@@ -498,16 +500,24 @@ def _direct_entry(kernel: Any) -> Any:
 
 @dataclass(eq=False)
 class Simulation:
-    """State arrays of ``num_envs`` environments sharing one configuration."""
+    """State arrays of ``num_envs`` environments sharing one configuration.
+
+    With ``threads > 1`` a step runs the same kernel on ``threads`` contiguous blocks of
+    environments at once, each in its own thread (the kernel releases the GIL). Environments never
+    share state, so results are identical to ``threads=1``.
+    """
 
     config: EnvironmentConfig
     num_envs: int
     trace: ArrivalTrace | None = None
+    threads: int = 1
 
     def __post_init__(self) -> None:
         cfg, n = self.config, self.num_envs
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"num_envs: invalid value {n!r}; must be an integer >= 1")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= 256:
+            raise ValueError(f"threads: invalid value {self.threads!r}; must be an integer between 1 and 256")
         a, k = cfg.num_agents, cfg.max_workload
         self.params: CompiledParams = compile_params(cfg, self.trace)
         self.fs: FloatArray = np.zeros((n, NUM_F))
@@ -557,12 +567,36 @@ class Simulation:
         )
         self._out = (self.reward, self.components, self.terminated, self.truncated)
         self._step: Any = step_batch
+        self._blocks: list[tuple[slice, ArrayTuple, ArrayTuple, ArrayTuple, ArrayTuple]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        blocks = min(self.threads, self.num_envs)
+        if blocks > 1:
+            edges = np.linspace(0, self.num_envs, blocks + 1).astype(int)
+            for lo, hi in itertools.pairwise(edges):
+                rows = slice(int(lo), int(hi))
+                self._blocks.append(
+                    (
+                        rows,
+                        tuple(a[rows] for a in self._st),
+                        tuple(a.copy() for a in self._pt),  # private read-only copies: no shared refcounts
+                        tuple(a[rows] for a in self._obs),
+                        tuple(a[rows] for a in self._out),
+                    )
+                )
+            self._pool = ThreadPoolExecutor(max_workers=blocks, thread_name_prefix="ticket-routing")
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        for key in ("_pt", "_st", "_obs", "_out", "_step"):
+        for key in ("_pt", "_st", "_obs", "_out", "_step", "_blocks", "_pool"):
             state.pop(key, None)
         return state
+
+    def close(self) -> None:
+        """Stop the worker threads (if any)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+            self._blocks = []
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
@@ -581,7 +615,15 @@ class Simulation:
 
     def step(self, actions: IntArray) -> None:
         """Route one ticket in every environment (``actions`` int64, shape (num_envs,))."""
-        self._step(actions, self._st, self._pt, self._obs, self._out)
+        if self._pool is not None:
+            kernel = self._step
+            futures = [
+                self._pool.submit(kernel, actions[rows], st, pt, obs, out) for rows, st, pt, obs, out in self._blocks
+            ]
+            for future in futures:
+                future.result()
+        else:
+            self._step(actions, self._st, self._pt, self._obs, self._out)
         if self._step is step_batch:
             self._step = _direct_entry(step_batch)
 
