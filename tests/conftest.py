@@ -14,9 +14,15 @@ from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+INTERPRETED_KERNELS = os.environ.get("NUMBA_DISABLE_JIT") == "1"
+if INTERPRETED_KERNELS:
     # Interpreted kernels (the coverage pass): the generator's uint64 arithmetic wraps on purpose.
     np.seterr(over="ignore")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if INTERPRETED_KERNELS:  # np.seterr is per thread; worker threads of threaded stepping warn
+        config.addinivalue_line("filterwarnings", "ignore:overflow encountered in scalar:RuntimeWarning")
 
 
 @pytest.fixture
