@@ -13,22 +13,12 @@ from typing import Any
 import pandas as pd
 
 from rl_environments.ticket_routing import PRIORITIES, EnvironmentConfig
+from rl_environments.ticket_routing.evaluation import MAIN_KPIS
 
 CURRENT = "current configuration"
 """Scenario label for the configuration chosen on the Configuration page."""
-TABLE_KPIS: tuple[str, ...] = (
-    "mean_resolution_hours",
-    "p90_resolution_hours",
-    "csat_pct",
-    "sla_compliance_pct",
-    "expertise_match_pct",
-    "mean_utilization_pct",
-    "workload_gini",
-    "workload_std",
-    "tickets_rejected",
-    "episode_return",
-)
-"""KPIs of the summary tables, in display order."""
+TABLE_KPIS: tuple[str, ...] = (*MAIN_KPIS, "workload_std")
+"""KPIs of the summary tables, in display order: the CLI's, plus the workload std."""
 SLA_BY_PRIORITY: tuple[str, ...] = tuple(f"sla_compliance_pct_{p}" for p in PRIORITIES)
 FAIRNESS_KPIS: tuple[str, ...] = ("workload_gini", "workload_std", "mean_utilization_pct")
 
