@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rl_environments.ticket_routing.core.data_models import TICKET_TYPES
+from rl_environments.ticket_routing.core.state_manager import I_QLEN
 from rl_environments.ticket_routing.core.typing import AnyArray
 
 if TYPE_CHECKING:
@@ -72,9 +73,7 @@ class FrameRenderer:
         self.ax_load.set_ylabel("agent")
         ticket = env.current_ticket()
         title = "no ticket waiting" if ticket is None else f"{ticket.ticket_type} / {ticket.priority}"
-        self.ax_load.set_title(
-            f"t={env.clock_hours:.1f} h  queue={env.kpis()['tickets_waiting']}  next: {title}", fontsize=8
-        )
+        self.ax_load.set_title(f"t={env.clock_hours:.1f} h  queue={int(sim.ist[0, I_QLEN])}  next: {title}", fontsize=8)
         self.ax_exp.clear()
         self.ax_exp.imshow(sim.expertise[0], vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
         self.ax_exp.set_xticks(range(len(TICKET_TYPES)), [_SHORT[t] for t in TICKET_TYPES], fontsize=7)
