@@ -311,19 +311,13 @@ def _steps_table(log: Any, policy: str) -> Any:
 def _kpi_table(kpis: dict[str, Any]) -> Any:
     from rich.table import Table
 
+    from rl_environments.ticket_routing.evaluation import MAIN_KPIS
+
     table = Table(title="KPIs so far", title_justify="left")
     table.add_column("KPI")
     table.add_column("value", justify="right")
-    for key in (
-        "tickets_arrived",
-        "tickets_resolved",
-        "mean_resolution_hours",
-        "p90_resolution_hours",
-        "csat_pct",
-        "sla_compliance_pct",
-        "expertise_match_pct",
-        "mean_utilization_pct",
-    ):
+    # Counters, then the headline KPIs up to utilization (the rest need a whole episode).
+    for key in ("tickets_arrived", "tickets_resolved", *MAIN_KPIS[: MAIN_KPIS.index("mean_utilization_pct") + 1]):
         value = kpis.get(key)
         if isinstance(value, float):
             table.add_row(key, "-" if value != value else f"{value:.2f}")
