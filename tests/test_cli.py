@@ -212,7 +212,7 @@ def test_module_entry_point_and_edge_cases(
     def interrupted(args: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("rl_environments.ticket_routing.cli._cmd_config_show", interrupted)
+    monkeypatch.setattr("rl_environments.ticket_routing.cli.config._cmd_config_show", interrupted)
     code, _, err = run(capsys, "config", "show")
     assert code == 130
     assert "interrupted" in err

@@ -1,0 +1,90 @@
+"""Pieces every subcommand shares: the error type, the parser class, config and trace options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.policies import Policy
+
+PROG = "ticket-routing"
+DEFAULT_EPISODES = 20
+DEFAULT_SEED = 0
+
+
+class CliError(Exception):
+    """A user error: printed as ``ticket-routing: error: <message>``, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own usage errors: same format and code
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--config", metavar="FILE", help="YAML configuration file (default: the default scenario)")
+    group.add_argument(
+        "--preset", metavar="NAME", help=f"shipped preset: {', '.join(EnvironmentConfig.preset_names())}"
+    )
+
+
+def load_config(args: argparse.Namespace) -> EnvironmentConfig:
+    """The configuration chosen by ``--config`` / ``--preset`` (default: ``EnvironmentConfig()``)."""
+    if getattr(args, "config", None):
+        path = Path(args.config)
+        if not path.is_file():
+            raise CliError(f"--config: file not found: {path}")
+        return EnvironmentConfig.from_yaml(path)
+    if getattr(args, "preset", None):
+        return EnvironmentConfig.preset(args.preset)
+    return EnvironmentConfig()
+
+
+def load_trace(args: argparse.Namespace, config: EnvironmentConfig) -> tuple[EnvironmentConfig, ArrivalTrace | None]:
+    """The arrival trace to replay in ``compare`` (``--trace FILE``), or ``None`` for generated arrivals,
+    with ``config`` set to start at the window's hour of the week and to run until the log is exhausted."""
+    if not getattr(args, "trace", None):
+        for option in ("mapping", "trace_start", "trace_end"):
+            if getattr(args, option, None):
+                raise CliError(f"--{option.replace('_', '-')} needs --trace FILE")
+        return config, None
+    from rl_environments.ticket_routing.traces import load_replay
+
+    window = load_replay(args.trace, args.mapping, args.trace_start, args.trace_end)
+    sys.stderr.write(window.describe() + "\n")
+    return window.configure(config), window.trace
+
+
+def model_policies(args: argparse.Namespace, config: EnvironmentConfig) -> list[Policy]:
+    """Trained Stable-Baselines3 models named with ``--model PATH`` (loaded only from those paths).
+
+    Needs the ``train`` extra; the import is lazy so the CLI works without torch.
+    """
+    paths: list[str] = getattr(args, "model", None) or []
+    if not paths:
+        return []
+    try:
+        from rl_environments.ticket_routing.sb3 import SB3Policy
+    except ImportError as exc:
+        raise CliError(f"--model: needs the train extra (pip install 'rl-environments[train]'): {exc}") from None
+    policies: list[Policy] = []
+    names: set[str] = set()
+    for k, path in enumerate(paths, start=1):
+        policy = SB3Policy(path, config)
+        if policy.name in names:  # the same algorithm twice: number them in --model order
+            policy.name = f"{policy.name}_{k}"
+        names.add(policy.name)
+        policies.append(policy)
+    return policies
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None if stderr else 160)
