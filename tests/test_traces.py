@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from rl_environments.ticket_routing import PRIORITIES, TICKET_TYPES, EnvironmentConfig, TicketRoutingEnv
+from rl_environments.ticket_routing.cli.fit_trace import run as fit_trace_command
 from rl_environments.ticket_routing.traces import (
     ColumnMapping,
     DateParseError,
@@ -33,20 +35,20 @@ from rl_environments.ticket_routing.traces import (
     UnknownCategoryError,
     UnknownPriorityError,
     WindowError,
-    _rounded_mix,
     active_window,
     config_changes,
     estimate_scenario,
     fit_scenario,
-    fit_trace_command,
     load_replay,
-    log_weekday_weekend_ratio,
     offline_backlog,
-    simulate_arrivals,
 )
+from rl_environments.ticket_routing.traces.fitting import _rounded_mix
+from tests.trace_helpers import log_weekday_weekend_ratio, simulate_arrivals
 
 REPO = Path(__file__).resolve().parents[1]
-UCI_ZIP = REPO.parent / "shared" / "data" / "uci-incident-log" / "incident_event_log.csv.zip"
+# CI has ``shared/`` beside the clone; TICKET_ROUTING_SHARED_DATA points elsewhere (a worktree, say).
+SHARED_DATA = Path(os.environ.get("TICKET_ROUTING_SHARED_DATA", REPO.parent / "shared" / "data"))
+UCI_ZIP = SHARED_DATA / "uci-incident-log" / "incident_event_log.csv.zip"
 UCI_WEEK = ("2016-03-07", "2016-03-14")  # Monday to Monday, inside the dense part of the log
 
 

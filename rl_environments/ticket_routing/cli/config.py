@@ -47,21 +47,10 @@ def _cmd_config_validate(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"{path}: file not found")
     config = EnvironmentConfig.from_yaml(path)
-    changed = _changed_fields(config)
+    changed = config.diff()
     detail = f"{len(changed)} setting(s) differ from the defaults: {', '.join(changed)}" if changed else "all defaults"
     sys.stdout.write(f"{path}: valid ({detail})\n")
     return 0
-
-
-def _changed_fields(config: EnvironmentConfig) -> list[str]:
-    default = EnvironmentConfig().to_dict()
-    out: list[str] = []
-    for key, value in config.to_dict().items():
-        if isinstance(value, dict) and isinstance(default[key], dict):
-            out.extend(f"{key}.{k}" for k, v in value.items() if v != default[key][k])
-        elif value != default[key]:
-            out.append(key)
-    return out
 
 
 def _cmd_config_export(args: argparse.Namespace) -> int:

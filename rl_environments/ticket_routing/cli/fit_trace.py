@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from rl_environments.ticket_routing.cli.common import CliError
 
@@ -28,9 +29,31 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from rl_environments.ticket_routing.traces import fit_trace_command
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Read the log, print the import report and the estimates, write (or print) the scenario YAML."""
+    from rl_environments.ticket_routing.traces import TicketLog, estimate_scenario
 
     if not Path(args.file).is_file():
         raise CliError(f"{args.file}: file not found")
-    return fit_trace_command(args)
+    stream = out or sys.stdout
+    log = TicketLog.read(args.file, getattr(args, "mapping", None))
+    fit = estimate_scenario(
+        log,
+        start=getattr(args, "start", None),
+        end=getattr(args, "end", None),
+        sla_quantile=getattr(args, "sla_quantile", None) or 0.8,
+        num_agents=getattr(args, "num_agents", None),
+    )
+    print(log.report.summary(), file=stream)
+    print(fit.summary(), file=stream)
+    header = (
+        f"# Fitted by `ticket-routing fit-trace` from {Path(args.file).name}\n"
+        f"# window {fit.start:%Y-%m-%d %H:%M} to {fit.end:%Y-%m-%d %H:%M}, {fit.tickets} tickets.\n"
+    )
+    output = getattr(args, "output", None)
+    if output:
+        fit.to_yaml(output, header)
+        print(f"wrote {output}", file=stream)
+    else:
+        print(fit.to_yaml(header=header), file=stream)
+    return 0

@@ -540,6 +540,18 @@ class EnvironmentConfig:
             out[f.name] = value.to_dict() if isinstance(value, _Section) else value
         return out
 
+    def diff(self, other: EnvironmentConfig | None = None) -> list[str]:
+        """Names of the settings that differ from ``other`` (default: the defaults), in config order;
+        section fields as ``section.field`` (``["num_agents", "arrivals.rate_per_day"]``)."""
+        ref = (other if other is not None else EnvironmentConfig()).to_dict()
+        out: list[str] = []
+        for key, value in self.to_dict().items():
+            if isinstance(value, dict) and isinstance(ref[key], dict):
+                out.extend(f"{key}.{k}" for k, v in value.items() if v != ref[key].get(k))
+            elif value != ref[key]:
+                out.append(key)
+        return out
+
     @classmethod
     def from_yaml(cls, path: str | Path) -> EnvironmentConfig:
         """Read a YAML file (safe loader only); see :meth:`from_dict`."""

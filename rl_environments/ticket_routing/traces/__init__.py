@@ -1,0 +1,76 @@
+"""Real ticket logs: import a ticket history, replay it, and fit a scenario to it.
+
+A :class:`TicketLog` reads a CSV (also inside a ``.zip``) or Parquet file through a
+:class:`ColumnMapping` (which column holds the opening time, the priority, the category...,
+and how labels translate into the environment's priorities and ticket types). Event logs with
+one row per update reduce to one row per ticket. Every problem raises a named
+:class:`TicketLogError` subclass that says the source, the row (1-based data row; the header is
+line 1, so row ``n`` is line ``n + 1``) and the column.
+
+``TicketLog.replay(start, end)`` turns a window of the log into an :class:`ArrivalTrace` aligned to
+the hour of the week; ``fit_scenario(log)`` estimates an :class:`EnvironmentConfig` from it.
+
+Modules: ``errors`` (the named errors), ``mapping`` (the column mapping), ``reading`` (files to
+tables), ``importing`` (tables to one row per ticket), ``log`` (the log and its replay windows),
+``fitting`` (a scenario from a log).
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"opened_at": ["2024-01-01 09:30", "2024-01-01 10:15"], "priority": ["high", "low"]})
+>>> log = TicketLog.from_frame(frame)
+>>> len(log), log.replay().start_hour_of_week
+(2, 9)
+"""
+
+from __future__ import annotations
+
+from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.traces.errors import (
+    DateParseError,
+    LogFileError,
+    MappingError,
+    MissingColumnError,
+    MissingValueError,
+    TicketLogError,
+    TimeOrderError,
+    UnknownCategoryError,
+    UnknownPriorityError,
+    WindowError,
+)
+from rl_environments.ticket_routing.traces.fitting import (
+    ScenarioFit,
+    active_window,
+    config_changes,
+    estimate_scenario,
+    fit_scenario,
+    offline_backlog,
+)
+from rl_environments.ticket_routing.traces.importing import ImportReport
+from rl_environments.ticket_routing.traces.log import ReplayWindow, TicketLog, hour_of_week, load_replay
+from rl_environments.ticket_routing.traces.mapping import MAPPINGS_DIR, ColumnMapping
+
+__all__ = [
+    "MAPPINGS_DIR",
+    "ArrivalTrace",
+    "ColumnMapping",
+    "DateParseError",
+    "ImportReport",
+    "LogFileError",
+    "MappingError",
+    "MissingColumnError",
+    "MissingValueError",
+    "ReplayWindow",
+    "ScenarioFit",
+    "TicketLog",
+    "TicketLogError",
+    "TimeOrderError",
+    "UnknownCategoryError",
+    "UnknownPriorityError",
+    "WindowError",
+    "active_window",
+    "config_changes",
+    "estimate_scenario",
+    "fit_scenario",
+    "hour_of_week",
+    "load_replay",
+    "offline_backlog",
+]

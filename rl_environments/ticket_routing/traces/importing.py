@@ -1,0 +1,248 @@
+"""Import steps: a table of cells and a mapping become one row per ticket, with a report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES
+from rl_environments.ticket_routing.traces.errors import (
+    DateParseError,
+    LogFileError,
+    MissingColumnError,
+    MissingValueError,
+    TicketLogError,
+    TimeOrderError,
+    UnknownCategoryError,
+    UnknownPriorityError,
+)
+from rl_environments.ticket_routing.traces.mapping import ColumnMapping, _norm, _type_key
+
+TICKET_COLUMNS = ("opened_at", "ticket_type", "priority", "resolved_at", "category", "assignee", "row")
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did with the rows of a file."""
+
+    rows_read: int
+    rows_used: int
+    """Rows that became tickets (one per ticket)."""
+    dropped: dict[str, int]
+    """Rows not used, by reason (e.g. earlier updates of the same ticket)."""
+    defaulted: dict[str, int]
+    """Tickets whose type came from ``default_type``, by reason."""
+    resolved: int
+    """Tickets with a resolution time."""
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    def summary(self) -> str:
+        lines = [
+            f"read {self.rows_read:,} rows: {self.rows_used:,} used (one per ticket), {self.rows_dropped:,} dropped"
+        ]
+        lines += [f"  dropped: {n:,} ({reason})" for reason, n in self.dropped.items()]
+        lines += [f"  default type for {n:,} tickets ({reason})" for reason, n in self.defaulted.items()]
+        lines.append(f"  {self.resolved:,} of {self.rows_used:,} tickets have a resolution time")
+        return "\n".join(lines)
+
+
+def _rows(mask: pd.Series) -> list[int]:
+    return [int(i) + 1 for i in np.flatnonzero(mask.to_numpy(dtype=bool))]
+
+
+def _text(series: pd.Series) -> pd.Series:
+    out: pd.Series = series.astype(object).where(series.notna(), None)
+    return out
+
+
+def _parse_times(series: pd.Series, fmt: str | None, column: str, source: str, rows: np.ndarray) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        parsed = pd.Series(series)
+    else:
+        text = series.astype(object).where(series.notna(), None).map(lambda v: None if v is None else str(v).strip())
+        parsed = pd.to_datetime(text, format=fmt if fmt is not None else "ISO8601", errors="coerce")
+        bad = parsed.isna() & text.notna() & (text != "")
+        if bad.any():
+            row = int(rows[int(np.flatnonzero(bad.to_numpy(dtype=bool))[0])])
+            value = text[bad].iloc[0]
+            expected = f"format {fmt!r}" if fmt is not None else "ISO 8601 (set timestamp_format in the mapping)"
+            raise DateParseError(
+                f"cannot parse {value!r} as a date/time with {expected} ({int(bad.sum())} bad cells)",
+                source=source,
+                row=row,
+                column=column,
+            )
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_localize(None)
+    out: pd.Series = parsed.astype("datetime64[ns]")
+    return out
+
+
+def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tuple[pd.DataFrame, ImportReport]:
+    """One row per ticket (columns :data:`TICKET_COLUMNS`, sorted by opening time) and the report."""
+    cols = mapping.columns
+    header = [str(c) for c in frame.columns]
+    for role, col in cols.items():
+        if col not in header:
+            raise MissingColumnError(
+                f"column {col!r} ({role}) not found; the table has: {', '.join(header)}", source=source, column=col
+            )
+    if len(frame) == 0:
+        raise LogFileError("no data rows after the header", source=source)
+    frame = frame.reset_index(drop=True)
+    if mapping.na_values:
+        frame = frame.replace(list(mapping.na_values), np.nan)
+    rows_read = len(frame)
+    dropped: dict[str, int] = {}
+    keep = pd.Series(True, index=frame.index)
+    for role in ("opened_at", "priority"):
+        col = cols[role]
+        empty = frame[col].isna() | (frame[col].astype(str).str.strip() == "")
+        if empty.any():
+            if not mapping.drop_incomplete:
+                raise MissingValueError(
+                    f"empty {role} ({int(empty.sum())} empty cells; set drop_incomplete: true to drop such rows)",
+                    source=source,
+                    row=_rows(empty)[0],
+                    column=col,
+                )
+            dropped[f"empty {role}"] = int((empty & keep).sum())
+            keep &= ~empty
+    row_numbers = pd.Series(np.arange(1, rows_read + 1), index=frame.index)
+    frame, row_numbers = frame[keep], row_numbers[keep]
+    if len(frame) == 0:
+        raise LogFileError("no usable rows", source=source)
+
+    bad_rows = row_numbers.to_numpy()
+    opened = _parse_times(frame[cols["opened_at"]], mapping.timestamp_format, cols["opened_at"], source, bad_rows)
+    opened.index = frame.index
+
+    def fail(cls: type[TicketLogError], mask: pd.Series, detail: str, column: str) -> None:
+        pos = int(np.flatnonzero(mask.to_numpy(dtype=bool))[0])
+        raise cls(detail, source=source, row=int(bad_rows[pos]), column=column)
+
+    prio_raw = frame[cols["priority"]].astype(str)
+    table = mapping.priorities or {_norm(p): p for p in PRIORITIES}
+    priority = prio_raw.map(lambda v: table.get(_norm(v)))
+    unknown = priority.isna()
+    if unknown.any():
+        label = prio_raw[unknown].iloc[0]
+        fail(
+            UnknownPriorityError,
+            unknown,
+            f"unknown priority label {label!r}; known: {', '.join(table)}",
+            cols["priority"],
+        )
+
+    defaulted: dict[str, int] = {}
+    if mapping.category is not None:
+        category = _text(frame[mapping.category])
+        types = mapping.types or {_type_key(t): t for t in TICKET_TYPES}
+        ticket_type = category.map(lambda v: None if v is None else types.get(_type_key(v)))
+        missing_cat = category.isna()
+        unmapped = ticket_type.isna() & ~missing_cat
+        if mapping.default_type is None:
+            if missing_cat.any():
+                fail(
+                    UnknownCategoryError,
+                    missing_cat,
+                    "empty category and no default_type in the mapping",
+                    mapping.category,
+                )
+            if unmapped.any():
+                fail(
+                    UnknownCategoryError,
+                    unmapped,
+                    f"category {category[unmapped].iloc[0]!r} is not in the types table and no default_type is set",
+                    mapping.category,
+                )
+        ticket_type = ticket_type.fillna(mapping.default_type)
+    else:
+        category = pd.Series(None, index=frame.index, dtype=object)
+        ticket_type = pd.Series(mapping.default_type or "technical", index=frame.index, dtype=object)
+        missing_cat = pd.Series(True, index=frame.index)
+        unmapped = pd.Series(False, index=frame.index)
+
+    if mapping.resolved_at is not None:
+        resolved = _parse_times(
+            frame[mapping.resolved_at], mapping.timestamp_format, mapping.resolved_at, source, bad_rows
+        )
+        resolved.index = frame.index
+        early = resolved.notna() & (resolved < opened)
+        if early.any():
+            fail(
+                TimeOrderError,
+                early,
+                f"resolved at {resolved[early].iloc[0]} before it was opened at {opened[early].iloc[0]}",
+                mapping.resolved_at,
+            )
+    else:
+        resolved = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+
+    tickets = pd.DataFrame(
+        {
+            "opened_at": opened,
+            "ticket_type": ticket_type.astype(object),
+            "priority": priority.astype(object),
+            "resolved_at": resolved,
+            "category": category,
+            "assignee": _text(frame[mapping.assignee]) if mapping.assignee is not None else None,
+            "row": row_numbers,
+            "_missing_cat": missing_cat,
+            "_unmapped": unmapped,
+        },
+        index=frame.index,
+    )
+
+    if mapping.ticket_id is not None:
+        ids = _text(frame[mapping.ticket_id])
+        if ids.isna().any():
+            fail(MissingValueError, ids.isna(), "empty ticket id", mapping.ticket_id)
+        tickets["_id"] = ids
+        if mapping.order_by is not None:
+            order = _order_values(frame[mapping.order_by], mapping, source, bad_rows)
+            tickets = tickets.assign(_order=order.to_numpy()).sort_values("_order", kind="stable")
+        grouped = tickets.groupby("_id", sort=False)
+        reduced = grouped.tail(1) if mapping.keep == "last" else grouped.head(1)
+        merged = len(tickets) - len(reduced)
+        if merged:
+            dropped[f"{'earlier' if mapping.keep == 'last' else 'later'} updates of the same ticket"] = merged
+        tickets = reduced
+    if tickets["_missing_cat"].any() and mapping.category is not None:
+        defaulted["empty category"] = int(tickets["_missing_cat"].sum())
+    if tickets["_unmapped"].any():
+        defaulted["category not in the types table"] = int(tickets["_unmapped"].sum())
+    if mapping.category is None:
+        defaulted["no category column"] = len(tickets)
+    tickets = tickets.sort_values("opened_at", kind="stable").reset_index(drop=True)
+    tickets = tickets[list(TICKET_COLUMNS)]
+    report = ImportReport(
+        rows_read=rows_read,
+        rows_used=len(tickets),
+        dropped=dropped,
+        defaulted=defaulted,
+        resolved=int(tickets["resolved_at"].notna().sum()),
+    )
+    return tickets, report
+
+
+def _order_values(series: pd.Series, mapping: ColumnMapping, source: str, rows: np.ndarray) -> pd.Series:
+    numbers = pd.to_numeric(series, errors="coerce")
+    if numbers.notna().all():
+        return numbers
+    times = pd.to_datetime(series, format=mapping.timestamp_format or "ISO8601", errors="coerce")
+    if times.notna().all():
+        return times
+    bad = numbers.isna() & times.isna()
+    pos = int(np.flatnonzero(bad.to_numpy(dtype=bool))[0])
+    raise DateParseError(
+        f"order_by value {series.iloc[pos]!r} is neither a number nor a date/time",
+        source=source,
+        row=int(rows[pos]),
+        column=mapping.order_by,
+    )

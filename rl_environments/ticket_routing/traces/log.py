@@ -1,0 +1,180 @@
+"""The ticket log (one row per ticket) and the replay windows cut from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES, EnvironmentConfig
+from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.traces.errors import MissingColumnError, WindowError
+from rl_environments.ticket_routing.traces.importing import ImportReport, import_frame
+from rl_environments.ticket_routing.traces.mapping import ColumnMapping
+from rl_environments.ticket_routing.traces.reading import read_table
+
+HOUR = pd.Timedelta(hours=1)
+
+
+@dataclass(frozen=True, eq=False)
+class TicketLog:
+    """One row per ticket, sorted by opening time.
+
+    ``tickets`` columns: ``opened_at`` (datetime64), ``ticket_type`` and ``priority`` (names),
+    ``resolved_at`` (datetime64, NaT if unresolved), ``category``, ``assignee`` (text or None),
+    ``row`` (the source row the ticket's values came from).
+    """
+
+    tickets: pd.DataFrame
+    source: str
+    report: ImportReport
+
+    def __len__(self) -> int:
+        return len(self.tickets)
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def read(cls, path: str | Path, mapping: ColumnMapping | str | Path | None = None) -> TicketLog:
+        """Read a CSV, zipped CSV or Parquet file; ``mapping`` is a :class:`ColumnMapping`, a mapping
+        file, a shipped mapping name, or ``None`` for :meth:`ColumnMapping.infer`."""
+        p = Path(path)
+        if mapping is not None and not isinstance(mapping, ColumnMapping):
+            mapping = ColumnMapping.from_yaml(mapping)
+        na = mapping.na_values if mapping is not None else ()
+        header = list(read_table(p, None, na, 0).columns)
+        if mapping is None:
+            mapping = ColumnMapping.infer(header)
+        missing = [(role, col) for role, col in mapping.columns.items() if col not in header]
+        if missing:
+            role, col = missing[0]
+            raise MissingColumnError(
+                f"column {col!r} ({role}) not found; the file has: {', '.join(header)}", source=str(p), column=col
+            )
+        frame = read_table(p, list(dict.fromkeys(mapping.columns.values())), mapping.na_values, None)
+        return cls.from_frame(frame, mapping, source=p.name)
+
+    @classmethod
+    def from_frame(
+        cls, frame: pd.DataFrame, mapping: ColumnMapping | None = None, *, source: str = "<frame>"
+    ) -> TicketLog:
+        """Import an in-memory table (cells as text or timestamps) with ``mapping``."""
+        if mapping is None:
+            mapping = ColumnMapping.infer([str(c) for c in frame.columns])
+        tickets, report = import_frame(frame, mapping, source)
+        return cls(tickets, source, report)
+
+    # ----------------------------------------------------------------- windows and counts
+    @property
+    def opened(self) -> pd.Series:
+        return self.tickets["opened_at"]
+
+    def bounds(self, start: object = None, end: object = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The window ``[start, end)`` as timestamps: ``start`` rounded down to the hour (default: the
+        first ticket's hour), ``end`` by default the hour after the last ticket."""
+        first, last = self.opened.iloc[0], self.opened.iloc[-1]
+        lo = _timestamp("start", start, self.source) if start is not None else first
+        hi = _timestamp("end", end, self.source) if end is not None else last.floor("h") + HOUR
+        lo = lo.floor("h")
+        if hi <= lo:
+            raise WindowError(f"window end {hi} must be after its start {lo}", source=self.source)
+        return lo, hi
+
+    def between(self, start: object = None, end: object = None) -> TicketLog:
+        """Tickets opened in ``[start, end)`` (timestamps or text; start rounded down to the hour)."""
+        lo, hi = self.bounds(start, end)
+        keep = (self.opened >= lo) & (self.opened < hi)
+        if not keep.any():
+            raise WindowError(f"no tickets opened in [{lo}, {hi})", source=self.source)
+        out = self.tickets[keep].reset_index(drop=True)
+        return TicketLog(out, self.source, self.report)
+
+    def counts(self, freq: str = "D", start: object = None, end: object = None) -> pd.Series:
+        """Tickets opened per period (``"D"`` days, ``"h"`` hours) in the window, zeros included."""
+        lo, hi = self.bounds(start, end)
+        opened = self.opened[(self.opened >= lo) & (self.opened < hi)]
+        index = pd.date_range(lo.floor(freq), hi - pd.Timedelta(microseconds=1), freq=freq)
+        counts: pd.Series = opened.dt.floor(freq).value_counts().reindex(index, fill_value=0).rename("tickets")
+        return counts
+
+    def replay(self, start: object = None, end: object = None, *, loop: bool = False) -> ReplayWindow:
+        """The tickets opened in ``[start, end)`` as an arrival trace.
+
+        ``start`` is rounded down to the hour (default: the hour of the first ticket), ``end`` defaults
+        to the hour after the last ticket. Times are hours since ``start``; configure the env with
+        :meth:`ReplayWindow.configure` so its clock starts at ``start``'s hour of the week. A looping
+        trace restarts ``end - start`` hours after the start (use whole weeks to keep the weekly
+        rhythm); a non-looping one ends the episode once every ticket is routed and resolved.
+        """
+        lo, hi = self.bounds(start, end)
+        window = self.between(lo, hi).tickets
+        hours = (window["opened_at"] - lo) / HOUR
+        trace = ArrivalTrace(
+            hours.to_numpy(dtype=np.float64),
+            window["ticket_type"].map(TICKET_TYPES.index).to_numpy(dtype=np.int64),
+            window["priority"].map(PRIORITIES.index).to_numpy(dtype=np.int64),
+            loop=loop,
+            period_hours=float((hi - lo) / HOUR),
+        )
+        return ReplayWindow(trace=trace, start=lo, end=hi, start_hour_of_week=hour_of_week(lo))
+
+
+def hour_of_week(moment: pd.Timestamp) -> int:
+    """Hours since the Monday 00:00 before ``moment``."""
+    return int(moment.day_of_week) * 24 + int(moment.hour)
+
+
+def _timestamp(name: str, value: object, source: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise WindowError(f"{name}: cannot read {value!r} as a date/time", source=source) from None
+    if stamp is pd.NaT:
+        raise WindowError(f"{name}: cannot read {value!r} as a date/time", source=source)
+    out: pd.Timestamp = stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ReplayWindow:
+    """An arrival trace cut from a log, with the calendar position it starts at."""
+
+    trace: ArrivalTrace
+    start: pd.Timestamp
+    end: pd.Timestamp
+    start_hour_of_week: int
+
+    def __len__(self) -> int:
+        return len(self.trace)
+
+    def configure(self, config: EnvironmentConfig) -> EnvironmentConfig:
+        """``config`` with the clock starting at the window's hour of the week and, for a finite
+        replay, enough decisions for every ticket (so the episode ends when the log does)."""
+        length = config.episode_length if self.trace.loop else max(config.episode_length, 2 * len(self.trace) + 10)
+        return config.replace(start_hour_of_week=self.start_hour_of_week, episode_length=length)
+
+    def describe(self) -> str:
+        return (
+            f"replaying {len(self):,} tickets opened from {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} "
+            f"(clock starts at hour {self.start_hour_of_week} of the week)"
+        )
+
+    def timestamps(self, clock_hours: Sequence[float] | np.ndarray) -> pd.DatetimeIndex:
+        """Calendar times of env clock readings (``env.clock_hours``, ``Ticket.arrival_hours``)."""
+        hours = np.asarray(clock_hours, dtype=np.float64) - self.start_hour_of_week
+        stamps: pd.DatetimeIndex = pd.DatetimeIndex(self.start + pd.to_timedelta(hours, unit="h"))
+        return stamps
+
+
+def load_replay(
+    file: str | Path,
+    mapping: ColumnMapping | str | Path | None = None,
+    start: object = None,
+    end: object = None,
+    *,
+    loop: bool = False,
+) -> ReplayWindow:
+    """The replay window of a ticket-log file (for ``ticket-routing compare --trace FILE``)."""
+    return TicketLog.read(file, mapping).replay(start, end, loop=loop)
