@@ -575,6 +575,9 @@ def test_rounded_mix_and_config_changes_round_trip(tmp_path: Path) -> None:
     assert max(mix) == pytest.approx(0.3334)
     cfg = EnvironmentConfig().replace(num_agents=3, arrivals={"rate_per_day": 12.5})
     assert config_changes(cfg) == {"num_agents": 3, "arrivals": {"rate_per_day": 12.5}}
+    assert cfg.diff() == ["num_agents", "arrivals.rate_per_day"]
+    assert cfg.diff(cfg) == []
+    assert EnvironmentConfig().diff(cfg) == ["num_agents", "arrivals.rate_per_day"]
     fit = estimate_scenario(TicketLog.from_frame(simple_frame(14, 6)))
     path = tmp_path / "s.yaml"
     text = fit.to_yaml(path, header="# hi\n")
