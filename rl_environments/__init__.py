@@ -1,6 +1,13 @@
 """rl-environments: Gymnasium environments for operations problems.
 
 Importing the package registers ``TicketRouting-v0`` with Gymnasium.
+
+``gymnasium.make("TicketRouting-v0")`` returns the environment itself, without Gymnasium's
+order-enforcing and passive-checker wrappers (the environment raises on a ``step`` before
+``reset`` itself and passes ``check_env``), so ``action_masks()`` and the other methods are
+reachable directly; under further wrappers use ``env.get_wrapper_attr("action_masks")()``. The
+registered spec leaves ``max_episode_steps`` unset because the episode length depends on the
+config; each environment's ``env.spec.max_episode_steps`` states its own ``episode_length``.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ if "TicketRouting-v0" not in registry:
         id="TicketRouting-v0",
         entry_point="rl_environments.ticket_routing.core.environment:TicketRoutingEnv",
         vector_entry_point="rl_environments.ticket_routing.core.vector_env:TicketRoutingVectorEnv",
+        order_enforce=False,
+        disable_env_checker=True,
     )
 
 __all__ = ["__version__"]

@@ -46,6 +46,44 @@ def test_registration_and_keyword_overrides(small_config: EnvironmentConfig) -> 
     assert env.unwrapped.config == EnvironmentConfig.preset("easy")  # type: ignore[attr-defined]
 
 
+def test_unknown_keywords_raise_a_type_error_that_is_a_value_error() -> None:
+    with pytest.raises(TypeError, match="got an unexpected keyword argument 'frameskip'") as err:
+        gym.make("TicketRouting-v0", frameskip=1)
+    assert isinstance(err.value, ValueError)
+    message = str(err.value)
+    assert "allowed keywords: config, render_mode" in message and "num_agents" in message
+    with pytest.raises(ValueError, match="unexpected keyword argument 'colour'"):
+        TicketRoutingEnv(colour="red")
+    with pytest.raises(ValueError, match="episode_kpis_in_info: invalid value 'no'"):
+        TicketRoutingEnv(episode_kpis_in_info="no")  # type: ignore[arg-type]
+
+
+def test_make_returns_the_env_with_masks_and_the_episode_length_in_its_spec() -> None:
+    env = gym.make("TicketRouting-v0", num_agents=3, episode_length=12)
+    assert isinstance(env, TicketRoutingEnv)  # no wrappers in the way of action_masks()
+    env.reset(seed=0)
+    assert env.action_masks().shape == (3,)
+    assert env.spec is not None and env.spec.max_episode_steps == 12
+    assert gym.make("TicketRouting-v0", config="service_desk").spec.max_episode_steps == 1855  # type: ignore[union-attr]
+    limited = gym.make("TicketRouting-v0", max_episode_steps=4)  # Gymnasium's TimeLimit on top
+    limited.reset(seed=0)
+    np.testing.assert_array_equal(limited.get_wrapper_attr("action_masks")(), limited.unwrapped.action_masks())  # type: ignore[attr-defined]
+    assert limited.spec is not None and limited.spec.max_episode_steps == 4
+    direct = TicketRoutingEnv(max_episode_steps=9)
+    assert direct.config.episode_length == 9 and direct.spec is None
+
+
+def test_info_keys_stay_the_same_without_episode_kpis() -> None:
+    env = TicketRoutingEnv(EnvironmentConfig(num_agents=3, episode_length=4), episode_kpis_in_info=False)
+    _, info = env.reset(seed=2)
+    keys = set(info)
+    truncated = False
+    while not truncated:
+        _, _, _, truncated, info = env.step(first_valid(info["action_mask"]))
+        assert set(info) == keys
+    assert env.kpis()["decisions"] == 4
+
+
 def test_make_with_module_prefix_in_a_fresh_process() -> None:
     code = (
         "import gymnasium as gym\n"

@@ -166,3 +166,124 @@ def test_episodes_done_flags_next_step_reset() -> None:
     obs, rew, _, _, _ = vec.step(np.zeros(2, dtype=np.int64))
     assert not vec.episodes_done.any()
     assert (obs["time_step"] == 0).all() and (rew == 0).all()
+
+
+@pytest.mark.parametrize("layout", ["flat", "nested"])
+def test_same_step_autoreset_equivalent_to_single_envs(layout: str) -> None:
+    cfg = EnvironmentConfig(num_agents=4, episode_length=20, max_queue_size=10, max_workload=2)
+    n = 4
+    vec = TicketRoutingVectorEnv(n, cfg, observation_layout=layout, autoreset_mode="SameStep")
+    assert vec.autoreset_mode == AutoresetMode.SAME_STEP
+    assert vec.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    assert TicketRoutingVectorEnv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP  # class default untouched
+    singles = [TicketRoutingEnv(cfg, observation_layout=layout) for _ in range(n)]
+    vobs, _ = vec.reset(seed=30)
+    sobs = [e.reset(seed=30 + i)[0] for i, e in enumerate(singles)]
+    ended_total = 0
+    for t in range(70):
+        _check_obs_rows(vobs, sobs)
+        actions = _actions(t, vec.action_masks())
+        vobs, vrew, vterm, vtrunc, vinfo = vec.step(actions)
+        ended = vterm | vtrunc
+        assert ("final_obs" in vinfo) == bool(ended.any())
+        for i, env in enumerate(singles):
+            obs, r, term, trunc, info = env.step(int(actions[i]))
+            assert vrew[i] == r and vterm[i] == term and vtrunc[i] == trunc
+            if term or trunc:
+                ended_total += 1
+                assert vinfo["_final_obs"][i] and vinfo["_final_info"][i]
+                _check_obs_rows(_stack(vinfo["final_obs"][i]), [obs])  # type: ignore[arg-type]
+                final = vinfo["final_info"]
+                np.testing.assert_array_equal(final["action_mask"][i], info["action_mask"])
+                assert final["episode_kpis"]["decisions"][i] == info["episode_kpis"]["decisions"]
+                sobs[i], reset_info = env.reset()
+                np.testing.assert_array_equal(vinfo["action_mask"][i], reset_info["action_mask"])
+            else:
+                sobs[i] = obs
+                if "final_obs" in vinfo:
+                    assert vinfo["final_obs"][i] is None and not vinfo["_final_info"][i]
+    assert ended_total >= 2 * n
+
+
+def _stack(value: object) -> object:
+    """A single observation entry as a batch of one."""
+    if isinstance(value, dict):
+        return {k: _stack(v) for k, v in value.items()}
+    return np.asarray(value)[None]
+
+
+def test_disabled_autoreset_needs_a_masked_reset_and_matches_single_envs() -> None:
+    cfg = EnvironmentConfig(num_agents=3, episode_length=6)
+    n = 3
+    vec = gym.make_vec(
+        "TicketRouting-v0",
+        num_envs=n,
+        vectorization_mode="vector_entry_point",
+        config=cfg,
+        autoreset_mode=AutoresetMode.DISABLED,
+    )
+    assert vec.metadata["autoreset_mode"] == AutoresetMode.DISABLED
+    singles = [TicketRoutingEnv(cfg) for _ in range(n)]
+    vobs, _ = vec.reset(seed=11)
+    sobs = [e.reset(seed=11 + i)[0] for i, e in enumerate(singles)]
+    episodes = 0
+    for t in range(20):
+        _check_obs_rows(vobs, sobs)
+        actions = _actions(t, vec.action_masks())
+        vobs, vrew, vterm, vtrunc, _ = vec.step(actions)
+        for i, env in enumerate(singles):
+            sobs[i], r, term, trunc, _ = env.step(int(actions[i]))
+            assert vrew[i] == r and vterm[i] == term and vtrunc[i] == trunc
+        ended = vterm | vtrunc
+        if ended.any():
+            episodes += int(ended.sum())
+            with pytest.raises(RuntimeError, match=r"sub-environment\(s\) \[0, 1, 2\] ended and autoreset_mode"):
+                vec.step(actions)
+            vobs, _ = vec.reset(options={"reset_mask": ended})
+            for i in np.flatnonzero(ended):
+                sobs[i], _ = singles[i].reset()
+    assert episodes == 3 * n
+    with pytest.raises(ValueError, match="autoreset_mode: invalid value 'later'"):
+        TicketRoutingVectorEnv(2, autoreset_mode="later")
+
+
+def test_reset_with_an_all_false_mask_is_a_no_op() -> None:
+    vec = TicketRoutingVectorEnv(3, EnvironmentConfig(num_agents=3, episode_length=40))
+    vec.reset(seed=5)
+    for _ in range(4):
+        vec.step(np.argmax(vec.action_masks(), axis=1))
+    before = vec.sim.ist.copy(), vec.sim.rng.copy()
+    obs, info = vec.reset(seed=5, options={"reset_mask": np.zeros(3, dtype=np.bool_)})
+    assert obs["time_step"].tolist() == [4, 4, 4]
+    np.testing.assert_array_equal(info["action_mask"], vec.action_masks())
+    np.testing.assert_array_equal(vec.sim.ist, before[0])
+    np.testing.assert_array_equal(vec.sim.rng, before[1])
+
+
+def test_max_episode_steps_spec_unknown_keywords_and_kpis() -> None:
+    vec = gym.make_vec("TicketRouting-v0", num_envs=2, vectorization_mode="vector_entry_point", max_episode_steps=7)
+    assert vec.unwrapped.config.episode_length == 7  # type: ignore[attr-defined]
+    assert vec.spec is not None and vec.spec.max_episode_steps == 7
+    assert TicketRoutingVectorEnv(2).spec is None
+    with pytest.raises(TypeError, match="unexpected keyword argument 'frameskip'") as err:
+        TicketRoutingVectorEnv(2, frameskip=1)
+    assert isinstance(err.value, ValueError)
+    assert "autoreset_mode" in str(err.value) and "num_agents" in str(err.value)
+    with pytest.raises(ValueError, match="max_episode_steps: invalid value 5; it is another name for episode_length"):
+        TicketRoutingVectorEnv(2, max_episode_steps=5, episode_length=6)
+    quiet = TicketRoutingVectorEnv(2, EnvironmentConfig(episode_length=3), episode_kpis_in_info=False)
+    _, info = quiet.reset(seed=0)
+    keys = set(info)
+    for _ in range(3):
+        _, _, _, trunc, info = quiet.step(np.argmax(quiet.action_masks(), axis=1))
+        assert set(info) == keys
+    assert trunc.all()
+    single = TicketRoutingEnv(EnvironmentConfig(episode_length=3))
+    single.reset(seed=1)
+    for _ in range(3):
+        *_, last = single.step(int(np.argmax(single.action_masks())))
+    np.testing.assert_equal(quiet.kpis(1), last["episode_kpis"])
+    with pytest.raises(ValueError, match="index: invalid value 2"):
+        quiet.kpis(2)
+    with pytest.raises(ValueError, match="episode_kpis_in_info: invalid value 1"):
+        TicketRoutingVectorEnv(2, episode_kpis_in_info=1)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from rl_environments.ticket_routing.core.data_models import (
     TICKET_TYPES,
     EnvironmentConfig,
 )
-from rl_environments.ticket_routing.core.environment import TicketRoutingEnv
+from rl_environments.ticket_routing.core.environment import TicketRoutingEnv, UnknownKeywordError
 from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
 
@@ -23,4 +23,5 @@ __all__ = [
     "EnvironmentConfig",
     "TicketRoutingEnv",
     "TicketRoutingVectorEnv",
+    "UnknownKeywordError",
 ]

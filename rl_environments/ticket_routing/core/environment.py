@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.envs.registration import EnvSpec
 
 from rl_environments.ticket_routing.core.data_models import (
     PRIORITIES,
@@ -33,6 +35,40 @@ from rl_environments.ticket_routing.core.typing import BoolArray
 
 OBSERVATION_LAYOUTS = ("flat", "nested")
 ConfigLike = EnvironmentConfig | Mapping[str, Any] | str | Path | None
+
+
+CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EnvironmentConfig))
+
+
+class UnknownKeywordError(TypeError, ValueError):
+    """An unknown keyword argument to an environment constructor.
+
+    A ``TypeError`` like the one Python raises for any unexpected keyword (libraries such as
+    TorchRL retry without keywords an env rejects that way), and a ``ValueError`` like every other
+    configuration error of this package.
+    """
+
+
+def check_keywords(owner: str, overrides: Mapping[str, Any], arguments: Iterable[str]) -> None:
+    """Raise :class:`UnknownKeywordError` for a keyword that is neither an argument nor a config field."""
+    for key in overrides:
+        if key not in CONFIG_FIELDS:
+            allowed = ", ".join([*arguments, *CONFIG_FIELDS])
+            raise UnknownKeywordError(
+                f"{owner}() got an unexpected keyword argument {key!r}; allowed keywords: {allowed}"
+            )
+
+
+def episode_length_override(max_episode_steps: int | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with ``max_episode_steps`` (Gymnasium's name) mapped to ``episode_length``."""
+    if max_episode_steps is None:
+        return overrides
+    if "episode_length" in overrides and overrides["episode_length"] != max_episode_steps:
+        raise ValueError(
+            f"max_episode_steps: invalid value {max_episode_steps!r}; it is another name for episode_length, "
+            f"which is given as {overrides['episode_length']!r}"
+        )
+    return {**overrides, "episode_length": max_episode_steps}
 
 
 def resolve_config(config: ConfigLike = None, **overrides: Any) -> EnvironmentConfig:
@@ -158,7 +194,10 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
 
     Truncation after ``episode_length`` decisions. Termination only when replaying a finite trace:
     once it is exhausted and every ticket is routed (open tickets are then left to resolve so the
-    final KPIs count them). The final ``info`` carries ``episode_kpis``.
+    final KPIs count them). The final ``info`` carries ``episode_kpis``; with
+    ``episode_kpis_in_info=False`` every ``info`` has the same keys (what dataset recorders such as
+    Minari need) and ``env.kpis()`` gives the finished episode's KPIs until the next ``reset``.
+    ``env.spec.max_episode_steps`` is ``episode_length``.
 
     ## Arguments
 
@@ -169,7 +208,9 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     ```
 
     ``config`` is an ``EnvironmentConfig``, a mapping, a preset name (``easy``, ``balanced``,
-    ``hard``...) or a YAML path; further keywords override top-level fields. ``trace`` is an
+    ``hard``...) or a YAML path; further keywords override top-level fields (``max_episode_steps``
+    is another name for ``episode_length``). Any other keyword raises :class:`UnknownKeywordError`,
+    both a ``TypeError`` and a ``ValueError``. ``trace`` is an
     ``ArrivalTrace`` to replay instead of generated arrivals; ``reset(options={"trace": t})``
     switches to (or, with ``None``, away from) a trace from that episode on.
 
@@ -186,6 +227,27 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     """
 
     metadata: dict[str, Any] = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
+    _ARGUMENTS = (
+        "config",
+        "render_mode",
+        "observation_layout",
+        "trace",
+        "max_episode_steps",
+        "episode_kpis_in_info",
+    )
+    _spec: EnvSpec | None = None
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """The registration spec (set by ``gymnasium.make``), stating this env's episode length
+        as ``max_episode_steps``."""
+        if self._spec is None:
+            return None
+        return dataclasses.replace(self._spec, max_episode_steps=self.config.episode_length)
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        self._spec = value
 
     def __init__(
         self,
@@ -194,9 +256,15 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         render_mode: str | None = None,
         observation_layout: str = "flat",
         trace: ArrivalTrace | None = None,
+        max_episode_steps: int | None = None,
+        episode_kpis_in_info: bool = True,
         **overrides: Any,
     ) -> None:
-        self.config = resolve_config(config, **overrides)
+        check_keywords("TicketRoutingEnv.__init__", overrides, self._ARGUMENTS)
+        self.config = resolve_config(config, **episode_length_override(max_episode_steps, overrides))
+        if not isinstance(episode_kpis_in_info, bool):
+            raise ValueError(f"episode_kpis_in_info: invalid value {episode_kpis_in_info!r}; expected True or False")
+        self.episode_kpis_in_info = episode_kpis_in_info
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode: invalid value {render_mode!r}; allowed: {', '.join(self.metadata['render_modes'])}"
@@ -269,7 +337,8 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         info = self._info()
         if terminated or truncated:
             self._needs_reset = True
-            info["episode_kpis"] = compute_kpis(sim)
+            if self.episode_kpis_in_info:
+                info["episode_kpis"] = compute_kpis(sim)
         if self.render_mode == "human":
             self.render()
         return self._observation(), sim.reward.item(), terminated, truncated, info

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.envs.registration import EnvSpec
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
@@ -14,10 +16,12 @@ from gymnasium.vector.utils import batch_space
 from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS, TICKET_TYPES
 from rl_environments.ticket_routing.core.environment import (
     ConfigLike,
+    check_keywords,
+    episode_length_override,
     observation_space_for,
     resolve_config,
 )
-from rl_environments.ticket_routing.core.metrics import batch_kpis
+from rl_environments.ticket_routing.core.metrics import batch_kpis, compute_kpis
 from rl_environments.ticket_routing.core.state_manager import (
     F_CLOCK,
     I_DONE,
@@ -30,15 +34,36 @@ from rl_environments.ticket_routing.core.state_manager import (
 from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray
 
+AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
+
+
+def _autoreset_mode(value: AutoresetMode | str) -> AutoresetMode:
+    try:
+        return AutoresetMode(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in AUTORESET_MODES)
+        raise ValueError(f"autoreset_mode: invalid value {value!r}; allowed: {allowed}") from None
+
 
 class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyArray]):
-    """``num_envs`` copies of ``TicketRouting-v0`` in shared arrays, with next-step auto-reset.
+    """``num_envs`` copies of ``TicketRouting-v0`` in shared arrays.
 
     Observations are the single env's (flat or nested) layout stacked on a leading axis;
-    ``action_masks()`` is ``(num_envs, num_agents)``. After an episode ends, the next ``step``
-    resets that sub-environment and ignores its action (Gymnasium's ``NEXT_STEP`` mode). Infos
-    follow Gymnasium's vector convention: ``info[key]`` is an array and ``info["_" + key]`` marks
-    the sub-environments it applies to; ``episode_kpis`` appears on the step an episode ends.
+    ``action_masks()`` is ``(num_envs, num_agents)``. Infos follow Gymnasium's vector convention:
+    ``info[key]`` is an array and ``info["_" + key]`` marks the sub-environments it applies to;
+    ``episode_kpis`` appears on the step an episode ends (``episode_kpis_in_info=False`` keeps the
+    keys the same every step; ``kpis(i)`` then gives sub-environment ``i``'s KPIs).
+
+    ``autoreset_mode`` (also ``metadata["autoreset_mode"]``) is one of Gymnasium's modes:
+
+    * ``NEXT_STEP`` (default): after an episode ends, the next ``step`` resets that
+      sub-environment, ignores its action and returns reward 0;
+    * ``SAME_STEP``: the step that ends an episode already returns the new episode's first
+      observation; the last observation is in ``info["final_obs"]`` (an object array) and the
+      last info in ``info["final_info"]``, each marked by ``info["_final_obs"]`` / ``_final_info``;
+    * ``DISABLED``: nothing resets by itself; reset ended sub-environments with
+      ``reset(options={"reset_mask": mask})``. Stepping one that has not been reset raises
+      ``RuntimeError``.
 
     ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i``, so it follows exactly the
     trajectory of ``TicketRoutingEnv`` reset with ``seed=s + i``. ``threads=k`` steps k blocks of
@@ -49,6 +74,29 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}  # noqa: RUF012
+    _ARGUMENTS = (
+        "num_envs",
+        "config",
+        "observation_layout",
+        "trace",
+        "render_mode",
+        "threads",
+        "autoreset_mode",
+        "max_episode_steps",
+        "episode_kpis_in_info",
+    )
+    _spec: EnvSpec | None = None
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """The spec set by ``gymnasium.make_vec``, stating the episode length as ``max_episode_steps``."""
+        if self._spec is None:
+            return None
+        return dataclasses.replace(self._spec, max_episode_steps=self.config.episode_length)
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        self._spec = value
 
     def __init__(
         self,
@@ -59,11 +107,20 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
         trace: ArrivalTrace | None = None,
         render_mode: str | None = None,
         threads: int = 1,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        max_episode_steps: int | None = None,
+        episode_kpis_in_info: bool = True,
         **overrides: Any,
     ) -> None:
+        check_keywords("TicketRoutingVectorEnv.__init__", overrides, self._ARGUMENTS)
         if render_mode is not None:
             raise ValueError(f"render_mode: invalid value {render_mode!r}; the vector env does not render")
-        self.config = resolve_config(config, **overrides)
+        if not isinstance(episode_kpis_in_info, bool):
+            raise ValueError(f"episode_kpis_in_info: invalid value {episode_kpis_in_info!r}; expected True or False")
+        self.autoreset_mode = _autoreset_mode(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
+        self.episode_kpis_in_info = episode_kpis_in_info
+        self.config = resolve_config(config, **episode_length_override(max_episode_steps, overrides))
         self.sim = Simulation(self.config, num_envs, trace, threads=threads)
         self.num_envs = num_envs
         self.observation_layout = observation_layout
@@ -90,6 +147,8 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
                 raise ValueError(f"options['reset_mask']: expected a bool array of shape ({self.num_envs},)")
             if not self._started:
                 raise RuntimeError("reset(options={'reset_mask': ...}) needs a full reset() first")
+            if not which.any():  # nothing to reset: the current state, unchanged
+                return self._observation(), self._info(None)
         n = self.num_envs
         if isinstance(seed, int):
             seeds: list[int | None] = [seed + i for i in range(n)]
@@ -102,7 +161,7 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
         if seed is not None or not self._seeded:
             rows = np.flatnonzero(which)
             gens = [seeding.np_random(seeds[i])[0] for i in rows]
-            self._np_random = gens[0]
+            self.np_random = gens[0]
             self.sim.seed(rows, gens)
             self._seeded = True
         self.sim.reset(which)
@@ -123,13 +182,31 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
             raise ValueError(
                 f"actions[{i}]: invalid value {int(acts[i])}; must be in [0, {self.config.num_agents - 1}]"
             )
-        np.copyto(self._actions, acts, casting="unsafe")
         sim = self.sim
+        if self.autoreset_mode == AutoresetMode.DISABLED:
+            waiting = np.flatnonzero(sim.ist[:, I_DONE])
+            if waiting.size:
+                raise RuntimeError(
+                    f"step(): sub-environment(s) {waiting.tolist()} ended and autoreset_mode is DISABLED; "
+                    "reset them with reset(options={'reset_mask': mask}) first"
+                )
+        np.copyto(self._actions, acts, casting="unsafe")
         sim.step(self._actions)
+        reward = sim.reward.copy()
         terminated = sim.terminated.copy()
         truncated = sim.truncated.copy()
         ended = terminated | truncated
-        return self._observation(), sim.reward.copy(), terminated, truncated, self._info(ended)
+        if self.autoreset_mode != AutoresetMode.SAME_STEP or not ended.any():
+            return self._observation(), reward, terminated, truncated, self._info(ended)
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        last = self._observation()
+        for row in np.flatnonzero(ended).tolist():
+            final_obs[row] = _row(last, row)
+        final_info = self._info(ended, rows=ended)
+        sim.reset(ended)
+        info = self._info(None)
+        info.update(final_obs=final_obs, _final_obs=ended, final_info=final_info, _final_info=ended.copy())
+        return self._observation(), reward, terminated, truncated, info
 
     def close_extras(self, **kwargs: Any) -> None:
         sim = getattr(self, "sim", None)  # absent when the constructor raised
@@ -170,9 +247,10 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
             "time_step": ints[:, O_STEP].copy(),
         }
 
-    def _info(self, ended: BoolArray | None) -> dict[str, Any]:
+    def _info(self, ended: BoolArray | None, rows: BoolArray | None = None) -> dict[str, Any]:
+        """The vector info; ``rows`` marks the sub-environments it applies to (default: all)."""
         sim = self.sim
-        every = self._all
+        every = self._all if rows is None else rows
         comps = sim.components
         info: dict[str, Any] = {
             "action_mask": sim.mask.copy(),
@@ -182,20 +260,32 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
             "clock_hours": sim.fs[:, F_CLOCK].copy(),
             "_clock_hours": every,
         }
-        if ended is not None and ended.any():
-            rows = np.flatnonzero(ended)
-            kpis = batch_kpis(sim, rows)
+        if self.episode_kpis_in_info and ended is not None and ended.any():
+            which = np.flatnonzero(ended)
+            kpis = batch_kpis(sim, which)
             full: dict[str, Any] = {}
             for key, value in kpis.items():
                 arr = np.zeros((self.num_envs, *value.shape[1:]), dtype=value.dtype)
-                arr[rows] = value
+                arr[which] = value
                 full[key] = arr
                 full["_" + key] = ended
             info["episode_kpis"] = full
             info["_episode_kpis"] = ended.copy()
         return info
 
+    def kpis(self, index: int) -> dict[str, Any]:
+        """All KPIs of sub-environment ``index``'s episode so far (after it ended: the whole
+        episode, until it is reset), as in ``TicketRoutingEnv.kpis()``."""
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < self.num_envs:
+            raise ValueError(f"index: invalid value {index!r}; must be an integer in [0, {self.num_envs - 1}]")
+        return compute_kpis(self.sim, int(index))
+
     @property
     def episodes_done(self) -> BoolArray:
         """Sub-environments whose next ``step`` starts a new episode."""
         return self.sim.ist[:, I_DONE].astype(np.bool_)
+
+
+def _row(batch: dict[str, Any], i: int) -> dict[str, Any]:
+    """Sub-environment ``i``'s observation out of a batched (possibly nested) observation."""
+    return {key: _row(value, i) if isinstance(value, dict) else value[i] for key, value in batch.items()}
