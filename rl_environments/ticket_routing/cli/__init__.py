@@ -7,6 +7,7 @@
     ticket-routing config export --preset easy --out easy.yaml
     ticket-routing fit-trace tickets.csv --mapping my_columns.yaml -o scenario.yaml
     ticket-routing compare --config scenario.yaml --trace tickets.csv --mapping my_columns.yaml
+    ticket-routing plan --config scenario.yaml --policy skill_load --sla 90 --csat 85
 
 Also ``python -m rl_environments.ticket_routing``. Bad input (a missing or invalid file, an
 unknown preset or policy) prints a named error on stderr and exits with code 2.
@@ -22,7 +23,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rl_environments.ticket_routing.cli import compare, config, fit_trace, simulate
+from rl_environments.ticket_routing.cli import compare, config, fit_trace, plan, simulate
 from rl_environments.ticket_routing.cli.common import PROG, CliError, Parser
 from rl_environments.ticket_routing.cli.compare import TABLE_COLUMNS, comparison_table
 
@@ -34,6 +35,7 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     simulate.add_parser,
     config.add_parser,
     fit_trace.add_parser,
+    plan.add_parser,
 )
 
 
