@@ -1,6 +1,15 @@
 """Key performance indicators, computed from the state arrays on demand (never in ``step``'s hot path).
 
 They are separate from the reward: they say how the support team did, whatever the reward weights.
+Each KPI's population (which tickets it counts) is stated below and in ``docs/design.md``:
+
+* SLA compliance counts every ticket whose outcome is known: resolved tickets (met or missed),
+  rejected tickets (missed) and tickets still open past their target (missed). Open tickets still
+  within their target are not counted yet. ``sla_compliance_resolved_pct`` is the resolved-only figure.
+* Resolution times and CSAT are over resolved tickets.
+* ``mean_wait_hours`` is over assigned tickets and tickets still waiting, whose waits so far are
+  censored (a lower bound); ``mean_wait_hours_assigned`` is over assigned tickets only.
+* Utilization and the workload Gini are over agents who were online at some time this episode.
 """
 
 from __future__ import annotations
@@ -26,14 +35,22 @@ from rl_environments.ticket_routing.core.state_manager import (
     I_IN_SERVICE,
     I_INVALID,
     I_MATCHES,
+    I_QCOUNT,
+    I_QFRONT,
     I_QLEN,
     I_REJECTED,
+    I_REJECTED_P,
     I_RESOLVED,
+    I_RESOLVED_P,
     I_SATISFIED,
     I_SLA_MET,
+    I_SLA_MET_P,
     I_STEP,
+    Q_ARRIVAL,
     R_HOURS,
     R_PRIORITY,
+    S_ARRIVAL,
+    S_PRIORITY,
     Simulation,
 )
 from rl_environments.ticket_routing.core.typing import AnyArray, FloatArray, IntArray
@@ -62,11 +79,36 @@ def gini(values: FloatArray) -> float:
     return float((2.0 * np.sum(ranks * x) / (n * total)) - (n + 1.0) / n)
 
 
+def open_tickets(sim: Simulation, rows: IntArray) -> tuple[FloatArray, FloatArray]:
+    """Hours since arrival of every open ticket of ``rows``, NaN-padded, by priority.
+
+    Returns ``(waiting, in_service)`` with shapes (rows, priorities, queue size) and
+    (rows, priorities, agents * max_workload).
+    """
+    ist, clock = sim.ist[rows], sim.fs[rows, F_CLOCK]
+    num_p = len(PRIORITIES)
+    queue = sim.queue[rows]  # (n, P, size, field)
+    size = queue.shape[2]
+    slot = np.arange(size)[None, None, :]
+    front = ist[:, I_QFRONT : I_QFRONT + num_p][:, :, None]
+    count = ist[:, I_QCOUNT : I_QCOUNT + num_p][:, :, None]
+    queued = (slot - front) % size < count
+    waiting = np.where(queued, clock[:, None, None] - queue[:, :, :, Q_ARRIVAL], np.nan)
+    slots = sim.slots[rows]  # (n, A, K, field)
+    held = np.arange(slots.shape[2])[None, None, :] < sim.workload[rows][:, :, None]
+    flat = slots.shape[1] * slots.shape[2]
+    age = np.where(held, clock[:, None, None] - slots[:, :, :, S_ARRIVAL], np.nan).reshape(len(rows), flat)
+    prio = slots[:, :, :, S_PRIORITY].reshape(len(rows), flat)
+    in_service = np.stack([np.where(prio == k, age, np.nan) for k in range(num_p)], axis=1)
+    return waiting, in_service
+
+
 def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
     """KPIs of the environments ``rows`` so far this episode, one array entry per row.
 
     Hours are from arrival to resolution; percentages are in [0, 100]; NaN means "no data yet"
-    (e.g. no ticket resolved). Utilization is busy hours / online hours per agent.
+    (e.g. no ticket resolved). Utilization is busy hours / online hours per agent. The population
+    of each KPI is given in this module's docstring.
     """
     ist, fs = sim.ist[rows], sim.fs[rows]
     n = len(rows)
@@ -86,34 +128,49 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
     valid = np.arange(rec.shape[1])[None, :] < np.minimum(ist[:, I_RESOLVED], rec.shape[1])[:, None]
     hours = np.where(valid, rec[:, :, R_HOURS], np.nan)
     prio = rec[:, :, R_PRIORITY]
+    num_p = len(PRIORITIES)
+    sla = sim.params.p[P_SLA : P_SLA + num_p]
+    waiting, in_service = open_tickets(sim, rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no data yet
         out["mean_resolution_hours"] = np.nanmean(hours, axis=1) if n else np.zeros(0)
         out["p90_resolution_hours"] = _nanp90(hours)
         assigned = ist[:, I_ASSIGNED].astype(np.float64)
         resolved = ist[:, I_RESOLVED].astype(np.float64)
-        out["mean_wait_hours"] = fs[:, F_SUM_WAIT] / assigned
-        out["sla_compliance_pct"] = 100.0 * ist[:, I_SLA_MET] / resolved
+        waits_so_far = np.nansum(waiting, axis=(1, 2))
+        out["mean_wait_hours"] = (fs[:, F_SUM_WAIT] + waits_so_far) / (assigned + ist[:, I_QLEN])
+        out["mean_wait_hours_assigned"] = fs[:, F_SUM_WAIT] / assigned
+        past = np.sum(waiting > sla[None, :, None], axis=2) + np.sum(in_service > sla[None, :, None], axis=2)
+        met = ist[:, I_SLA_MET_P : I_SLA_MET_P + num_p]
+        known = ist[:, I_RESOLVED_P : I_RESOLVED_P + num_p] + ist[:, I_REJECTED_P : I_REJECTED_P + num_p] + past
+        out["tickets_open_past_sla"] = past.sum(axis=1)
+        out["sla_compliance_pct"] = 100.0 * met.sum(axis=1) / known.sum(axis=1)
+        out["sla_compliance_resolved_pct"] = 100.0 * ist[:, I_SLA_MET] / resolved
         out["csat_pct"] = 100.0 * ist[:, I_SATISFIED] / resolved
-        sla = sim.params.p[P_SLA : P_SLA + len(PRIORITIES)]
         for k, name in enumerate(PRIORITIES):
             sel = np.where(prio == k, hours, np.nan)
-            count = np.sum(~np.isnan(sel), axis=1)
-            out[f"resolved_{name}"] = count
+            out[f"resolved_{name}"] = ist[:, I_RESOLVED_P + k].copy()
             out[f"mean_resolution_hours_{name}"] = np.nanmean(sel, axis=1) if n else np.zeros(0)
             out[f"p90_resolution_hours_{name}"] = _nanp90(sel)
-            out[f"sla_compliance_pct_{name}"] = 100.0 * np.sum(sel <= sla[k], axis=1) / count
+            out[f"sla_compliance_pct_{name}"] = 100.0 * met[:, k] / known[:, k]
         out["expertise_match_pct"] = 100.0 * ist[:, I_MATCHES] / assigned
     stats = sim.agent_stats[rows]
     # Agent counters are updated lazily; add the time since each agent's last update.
     since = np.where(sim.online[rows], fs[:, F_CLOCK, None] - stats[:, A_UPDATED, :], 0.0)
     online = stats[:, A_ONLINE_HOURS, :] + since
     busy = stats[:, A_BUSY_HOURS, :] + np.where(sim.workload[rows] > 0, since, 0.0)
-    util = np.divide(busy, online, out=np.zeros_like(online), where=online > 0)
+    worked = online > 0
+    util = np.divide(busy, online, out=np.zeros_like(online), where=worked)
     out["utilization_per_agent"] = util
-    out["mean_utilization_pct"] = 100.0 * util.mean(axis=1)
+    num_worked = worked.sum(axis=1)
+    out["agents_online"] = num_worked
+    out["mean_utilization_pct"] = 100.0 * np.divide(
+        np.where(worked, util, 0.0).sum(axis=1), num_worked, out=np.full(n, np.nan), where=num_worked > 0
+    )
     out["workload_std"] = np.divide(fs[:, F_STD_INTEGRAL], elapsed, out=np.zeros_like(elapsed), where=elapsed > 0)
-    out["workload_gini"] = np.array([gini(row) for row in stats[:, A_ASSIGNED, :]])
+    out["workload_gini"] = np.array(
+        [gini(assigned_row[mask]) for assigned_row, mask in zip(stats[:, A_ASSIGNED, :], worked, strict=True)]
+    )
     return out
 
 

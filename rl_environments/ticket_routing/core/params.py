@@ -22,6 +22,11 @@ from rl_environments.ticket_routing.core.typing import FloatArray
 NT = len(TICKET_TYPES)
 NP = len(PRIORITIES)
 HOURS_PER_WEEK = 168
+# A step (or reset) of one environment may process at most EVENT_WORK_BUDGET // num_agents events
+# (each costs O(num_agents)), and never fewer than MIN_EVENT_BUDGET: about a tenth of a second of
+# compiled work. A scenario that needs more raises SimulationBudgetError instead of hanging.
+EVENT_WORK_BUDGET = 50_000_000
+MIN_EVENT_BUDGET = 50_000
 
 # Offsets into the float parameter vector.
 P_RATE_PER_HOUR = 0  # mean arrivals per hour
@@ -61,7 +66,8 @@ P_MAX_AGE = P_START_HOUR + 1
 P_TRACE_MODE = P_MAX_AGE + 1  # 0 generated arrivals, 1 trace replay, 2 trace replay looping
 P_TRACE_PERIOD = P_TRACE_MODE + 1  # hours after which a looping trace starts again
 P_PRIO_WEIGHT = P_TRACE_PERIOD + 1  # NP attention weights by priority
-P_RATE_TABLE = P_PRIO_WEIGHT + NP  # max_workload + 1 values: an agent's total service rate, by load
+P_EVENT_BUDGET = P_PRIO_WEIGHT + NP  # events one environment may process in one step or reset
+P_RATE_TABLE = P_EVENT_BUDGET + 1  # max_workload + 1 values: an agent's total service rate, by load
 P_SIZE = P_RATE_TABLE  # plus max_workload + 1
 
 
@@ -77,6 +83,8 @@ class CompiledParams:
     """(num_agents, 168) bool: agent online in that hour of week."""
     hours_to_change: FloatArray
     """(168,) hours from the start of an hour of week to the next availability change (inf if never)."""
+    online_cum: FloatArray
+    """(num_agents, 169) online hours of each agent from Monday 00:00 to the start of each hour of week."""
     fixed_expertise: FloatArray
     """(num_agents, NT) expertise used when ``p[P_FIXED_EXPERTISE]`` is 1."""
     trace: FloatArray
@@ -122,6 +130,11 @@ def _hours_to_change(schedule: np.ndarray) -> FloatArray:
                 out[h] = float(k)
                 break
     return out
+
+
+def event_budget(num_agents: int) -> int:
+    """Events one environment may process in one step or reset (see ``EVENT_WORK_BUDGET``)."""
+    return max(MIN_EVENT_BUDGET, EVENT_WORK_BUDGET // max(num_agents, 1))
 
 
 def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None) -> CompiledParams:
@@ -170,7 +183,10 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
     loads = np.arange(1, config.max_workload + 1, dtype=np.float64)
     p[P_RATE_TABLE + 1 :] = 1.0 / (1.0 + service.switching_overhead * (loads - 1.0))
     p[P_PRIO_WEIGHT : P_PRIO_WEIGHT + NP] = _values(service.priority_weights)
+    p[P_EVENT_BUDGET] = event_budget(config.num_agents)
     schedule = agent_schedule(config)
+    online_cum = np.zeros((config.num_agents, HOURS_PER_WEEK + 1))
+    online_cum[:, 1:] = np.cumsum(schedule, axis=1)
     if trace is None:
         trace_arr = np.zeros((0, 3))
     else:
@@ -182,6 +198,7 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
         profile_accept=intensity / intensity.max(),
         schedule=schedule,
         hours_to_change=_hours_to_change(schedule),
+        online_cum=online_cum,
         fixed_expertise=fixed,
         trace=trace_arr,
     )

@@ -22,6 +22,7 @@ from rl_environments.ticket_routing.core.params import (
     NP,
     NT,
     P_EPISODE_LENGTH,
+    P_EVENT_BUDGET,
     P_EXPERT_THRESHOLD,
     P_MAX_AGE,
     P_MAX_RETRIES,
@@ -65,7 +66,8 @@ F_TRACE_SHIFT = 2  # hours added to trace times after each loop
 F_SUM_WAIT = 3  # total hours from arrival to assignment of assigned tickets
 F_STD_INTEGRAL = 4  # integral over time of the workload standard deviation
 F_START = 5  # clock at reset
-NUM_F = 6
+F_NEXT_SHIFT = 6  # time of the next availability change not yet applied (inf if none)
+NUM_F = 7
 
 # Integer state columns.
 # The six ticket counters come first, in the order of metrics.COUNT_KPIS, so one slice reads them.
@@ -89,7 +91,12 @@ I_LOAD_SQ = 16  # sum of squared workloads (for the workload standard deviation)
 I_ROOM = 17  # agents online with room (the number of true entries of the action mask)
 I_QFRONT = 18  # NP columns: ring-buffer front of each priority's FIFO
 I_QCOUNT = I_QFRONT + NP  # NP columns: tickets waiting per priority
-NUM_I = I_QCOUNT + NP
+I_PENDING_REJECTS = I_QCOUNT + NP  # rejections during reset, charged in the first step's reward
+I_OVER_BUDGET = I_PENDING_REJECTS + 1  # 1 when a step or reset ran out of its event budget
+I_RESOLVED_P = I_OVER_BUDGET + 1  # NP columns: tickets resolved per priority
+I_SLA_MET_P = I_RESOLVED_P + NP  # NP columns: resolved within the priority's SLA target
+I_REJECTED_P = I_SLA_MET_P + NP  # NP columns: tickets rejected per priority
+NUM_I = I_REJECTED_P + NP
 
 # The queue is one FIFO ring buffer per priority: queue[i, priority, slot, field]. Arrivals come in
 # time order, so each FIFO is sorted by arrival and the head of the queue is the front of the most
@@ -118,6 +125,9 @@ R_HOURS, R_PRIORITY, R_SATISFIED, R_AGENT = 0, 1, 2, 3
 # actions, so every policy sees the same tickets for the same seed (common random numbers);
 # service times and CSAT draws come from the second stream.
 SCENARIO_STREAM, SERVICE_STREAM = 0, 1
+
+# Simultaneous events: resolutions first, then availability changes, then arrivals; a ticket is
+# routed only once every event up to and including the current time has been processed.
 
 # Observation integer columns.
 O_TYPE, O_PRIORITY, O_QUEUE, O_STEP = 0, 1, 2, 3
@@ -221,8 +231,10 @@ def _complete(
         records[i, r, R_SATISFIED] = 1.0 if satisfied else 0.0
         records[i, r, R_AGENT] = a
     ist[i, I_RESOLVED] = r + 1
+    ist[i, I_RESOLVED_P + priority] += 1
     if hours <= p[P_SLA + priority]:
         ist[i, I_SLA_MET] += 1
+        ist[i, I_SLA_MET_P + priority] += 1
     if satisfied:
         ist[i, I_SATISFIED] += 1
     reward_resolution(comps, hours, priority, p)
@@ -230,12 +242,15 @@ def _complete(
     for f in range(slots.shape[3]):
         slots[i, a, k, f] = slots[i, a, last, f]
     workload[i, a] = last
-    stats[i, A_WEIGHT, a] = 0.0 if last == 0 else stats[i, A_WEIGHT, a] - priority_weight(priority, p)
     ist[i, I_IN_SERVICE] -= 1
     ist[i, I_LOAD_SQ] += last * last - n * n
+    # Recompute (not subtract) the weight sum: exact even when the weights differ by orders of magnitude.
     nxt = np.inf
+    weight = 0.0
     for j in range(last):
         nxt = min(nxt, slots[i, a, j, S_TARGET])
+        weight += priority_weight(int(slots[i, a, j, S_PRIORITY]), p)
+    stats[i, A_WEIGHT, a] = weight
     stats[i, A_NEXT_TARGET, a] = nxt
     _schedule_done(i, a, online, workload, stats, p)
     _refresh_agent(i, a, ist, online, workload, slots.shape[2], obs)
@@ -269,6 +284,7 @@ def _arrive(
     size = queue.shape[2]
     if ist[i, I_QLEN] >= size:
         ist[i, I_REJECTED] += 1
+        ist[i, I_REJECTED_P + priority] += 1
         reward_rejection(comps, p)
         return
     count = ist[i, I_QCOUNT + priority]
@@ -277,6 +293,35 @@ def _arrive(
     queue[i, priority, pos, Q_TYPE] = ticket_type
     ist[i, I_QCOUNT + priority] = count + 1
     ist[i, I_QLEN] += 1
+
+
+@njit(cache=True, inline="always")
+def _online_until(online_cum: FloatArray, schedule: BoolArray, a: int, t: float) -> float:
+    """Agent ``a``'s scheduled online hours from clock 0 to ``t``."""
+    hour = np.floor(t)
+    weeks = np.floor(hour / 168.0)
+    h = int(hour - weeks * 168.0)
+    return weeks * online_cum[a, 168] + online_cum[a, h] + (t - hour) * schedule[a, h]
+
+
+@njit(cache=True, inline="always")
+def _set_availability(
+    i: int,
+    h: int,
+    ist: IntArray,
+    online: BoolArray,
+    workload: IntArray,
+    capacity: int,
+    stats: FloatArray,
+    pt: ArrayTuple,
+    obs: ArrayTuple,
+) -> None:
+    """Set every agent's availability to the schedule's hour of week ``h`` (counters already current)."""
+    p, schedule = pt[0], pt[2]
+    for a in range(workload.shape[1]):
+        online[i, a] = schedule[a, h]
+        _schedule_done(i, a, online, workload, stats, p)
+        _refresh_agent(i, a, ist, online, workload, capacity, obs)
 
 
 @njit(cache=True, inline="always")
@@ -300,40 +345,59 @@ def _advance(
     """Process events until a ticket can be routed. Returns True when none ever will (terminated).
 
     With ``force_one`` at least one event is processed first (after repeated invalid actions).
+    Every event at the current time is processed before a ticket is routed. When nothing is open,
+    the clock jumps to the next arrival and availability is taken from the schedule. Past the
+    event budget the episode ends with ``I_OVER_BUDGET`` set (the Python side raises).
     """
-    p, profile_accept, schedule, hours_to_change, _, trace = pt
-    capacity = slots.shape[2]
+    p, profile_accept, schedule, hours_to_change, _, trace, online_cum = pt
     num_agents = workload.shape[1]
+    budget = p[P_EVENT_BUDGET]
+    events = 0
     while True:
-        if ist[i, I_QLEN] == 0 and fs[i, F_NEXT_ARRIVAL] == np.inf:
-            # A finished trace: let open tickets resolve, then end the episode.
-            if ist[i, I_IN_SERVICE] == 0:
-                return True
-        elif not force_one and _decision_ready(i, ist):
-            return False
-        force_one = False
+        if ist[i, I_QLEN] == 0 and fs[i, F_NEXT_ARRIVAL] == np.inf and ist[i, I_IN_SERVICE] == 0:
+            return True  # a finished trace and every open ticket resolved
         clock = fs[i, F_CLOCK]
         t_done, done_agent = np.inf, -1
         for a in range(num_agents):
             if stats[i, A_DONE_AT, a] < t_done:
                 t_done, done_agent = stats[i, A_DONE_AT, a], a
-        hour = np.floor(clock)
-        t_shift = hour + hours_to_change[int(hour) % 168]
+        t_shift = fs[i, F_NEXT_SHIFT]
         t_arrival = fs[i, F_NEXT_ARRIVAL]
         t = min(t_done, t_shift, t_arrival)
+        if not force_one and t > clock and _decision_ready(i, ist):
+            return False
         if t == np.inf:
             return True
+        force_one = False
+        events += 1
+        if events > budget:
+            ist[i, I_OVER_BUDGET] = 1
+            return True
         fs[i, F_STD_INTEGRAL] += _load_std(i, ist, num_agents) * (t - clock)
-        fs[i, F_CLOCK] = t
         if t_done <= t_shift and t_done <= t_arrival:
+            fs[i, F_CLOCK] = t
             _complete(i, done_agent, fs, ist, rng, expertise, online, workload, slots, stats, records, p, obs, comps)
-        elif t_shift <= t_arrival:
-            h = int(np.floor(t + 0.5)) % 168
+            continue
+        if ist[i, I_QLEN] == 0 and ist[i, I_IN_SERVICE] == 0 and t_shift < t_arrival:
+            # Nothing open: jump to the next arrival; online hours come from the schedule.
+            for a in range(num_agents):
+                _touch(i, a, clock, online, workload, stats, p)
+                stats[i, A_ONLINE_HOURS, a] += _online_until(online_cum, schedule, a, t_arrival) - _online_until(
+                    online_cum, schedule, a, clock
+                )
+                stats[i, A_UPDATED, a] = t_arrival
+            h = int(np.floor(t_arrival)) % 168
+            _set_availability(i, h, ist, online, workload, slots.shape[2], stats, pt, obs)
+            fs[i, F_NEXT_SHIFT] = np.floor(t_arrival) + hours_to_change[h]
+            t = t_arrival
+            t_shift = np.inf
+        fs[i, F_CLOCK] = t
+        if t_shift <= t_arrival:
             for a in range(num_agents):
                 _touch(i, a, t, online, workload, stats, p)
-                online[i, a] = schedule[a, h]
-                _schedule_done(i, a, online, workload, stats, p)
-                _refresh_agent(i, a, ist, online, workload, capacity, obs)
+            h = int(np.floor(t + 0.5)) % 168  # t is a whole hour
+            _set_availability(i, h, ist, online, workload, slots.shape[2], stats, pt, obs)
+            fs[i, F_NEXT_SHIFT] = t + hours_to_change[h]
         else:
             _arrive(i, fs, ist, rng, queue, p, profile_accept, trace, comps)
 
@@ -360,7 +424,7 @@ def _write_obs(i: int, fs: FloatArray, ist: IntArray, queue: FloatArray, p: Floa
 @njit(cache=True, inline="always")
 def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: FloatArray) -> None:
     fs, ist, rng, expertise, online, workload, slots, queue, stats, records = st
-    p, profile_accept, schedule, _, fixed, trace = pt
+    p, profile_accept, schedule, hours_to_change, fixed, trace, _ = pt
     obs_expertise, mask = obs[4], obs[5]
     fs[i, :] = 0.0
     ist[i, :] = 0
@@ -372,6 +436,7 @@ def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: F
     stats[i, A_UPDATED, :] = start
     fs[i, F_CLOCK] = start
     fs[i, F_START] = start
+    fs[i, F_NEXT_SHIFT] = start + hours_to_change[int(start) % 168]
     draw_expertise(rng[i, SCENARIO_STREAM], expertise[i], p, fixed)
     num_agents = workload.shape[1]
     mask[i, :] = False
@@ -387,32 +452,42 @@ def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: F
     if _advance(i, False, fs, ist, rng, expertise, online, workload, slots, queue, stats, records, pt, obs, comps):
         ist[i, I_TERMINATED] = 1
         ist[i, I_DONE] = 1
+    ist[i, I_PENDING_REJECTS] = ist[i, I_REJECTED]  # charged in the first step's reward
     _write_obs(i, fs, ist, queue, p, obs)
 
 
 @njit(cache=True)
-def reset_batch(which: BoolArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: FloatArray) -> None:
-    """Reset every environment ``i`` with ``which[i]`` (RNG rows continue their streams)."""
+def reset_batch(which: BoolArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: FloatArray) -> int:
+    """Reset every environment ``i`` with ``which[i]`` (RNG rows continue their streams).
+
+    Returns how many ran out of their event budget."""
+    ist = st[1]
+    over = 0
     for i in range(which.shape[0]):
         if which[i]:
             _reset_one(i, st, pt, obs, comps[i])
             comps[i, :] = 0.0
+            over += ist[i, I_OVER_BUDGET]
+    return over
 
 
 @njit(cache=True, nogil=True)
-def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, out: ArrayTuple) -> None:
+def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, out: ArrayTuple) -> int:
     """Apply ``actions[i]`` to environment ``i`` for every ``i``.
 
     A valid action assigns the head of the queue to the agent; an invalid one (agent full or
     offline) is penalised and, after ``max_invalid_retries`` in a row, lets one event pass. The
     clock then advances to the next decision. Environments whose episode ended on their previous
     step are reset instead and their action is ignored (Gymnasium's next-step auto-reset).
+    Arrivals rejected during a reset are charged in the episode's first step. Returns how many
+    environments ran out of their event budget.
     """
     fs, ist, rng, expertise, online, workload, slots, queue, stats, records = st
     p = pt[0]
     reward, comps_all, terminated, truncated = out
     capacity = slots.shape[2]
     size = queue.shape[2]
+    over = 0
     for i in range(actions.shape[0]):
         comps = comps_all[i]
         comps[:] = 0.0
@@ -422,7 +497,11 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
             reward[i] = 0.0
             terminated[i] = False
             truncated[i] = False
+            over += ist[i, I_OVER_BUDGET]
             continue
+        for _ in range(ist[i, I_PENDING_REJECTS]):
+            reward_rejection(comps, p)
+        ist[i, I_PENDING_REJECTS] = 0
         action = actions[i]
         force = False
         priority = ist[i, I_HEAD]
@@ -477,14 +556,31 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
             ist[i, I_TERMINATED] = 1
         if ended or truncated[i]:
             ist[i, I_DONE] = 1
+        over += ist[i, I_OVER_BUDGET]
         total = 0.0
         for c in range(comps.shape[0]):
             total += comps[c]
         reward[i] = total
         _write_obs(i, fs, ist, queue, p, obs)
+    return over
 
 
 # --------------------------------------------------------------------------- the Python side
+class SimulationBudgetError(RuntimeError):
+    """A step or reset needed more events than its budget: the scenario cannot be simulated in bounded time."""
+
+    def __init__(self, where: str, budget: int, rows: IntArray, config: EnvironmentConfig) -> None:
+        self.rows = rows
+        envs = "" if len(rows) == 1 and rows[0] == 0 else f" (environments {', '.join(map(str, rows[:10]))})"
+        super().__init__(
+            f"{where}() stopped after {budget:,} simulation events{envs}: tickets arrive, are rejected or "
+            "resolve far faster than decisions can be made. Check arrivals.rate_per_day "
+            f"({config.arrivals.rate_per_day:g}), max_queue_size ({config.max_queue_size}), "
+            f"service.base_effort_hours and service.min_speed ({config.service.min_speed:g}), "
+            "and the shifts (agents.shift_hours, agents.work_days). Call reset() to start again."
+        )
+
+
 def _direct_entry(kernel: Any) -> Any:
     """The compiled entry point of a kernel that has exactly one signature, else the kernel.
 
@@ -544,7 +640,15 @@ class Simulation:
 
     def _bind(self) -> None:
         cp = self.params
-        self._pt = (cp.p, cp.profile_accept, cp.schedule, cp.hours_to_change, cp.fixed_expertise, cp.trace)
+        self._pt = (
+            cp.p,
+            cp.profile_accept,
+            cp.schedule,
+            cp.hours_to_change,
+            cp.fixed_expertise,
+            cp.trace,
+            cp.online_cum,
+        )
         self._st = (
             self.fs,
             self.ist,
@@ -608,10 +712,12 @@ class Simulation:
 
     def reset(self, which: BoolArray) -> None:
         """Start new episodes in the environments selected by ``which``."""
-        reset_batch(which, self._st, self._pt, self._obs, self.components)
+        over = reset_batch(which, self._st, self._pt, self._obs, self.components)
         self.reward[which] = 0.0
         self.terminated[which] = False
         self.truncated[which] = False
+        if over:
+            self._over_budget("reset")
 
     def step(self, actions: IntArray) -> None:
         """Route one ticket in every environment (``actions`` int64, shape (num_envs,))."""
@@ -620,12 +726,18 @@ class Simulation:
             futures = [
                 self._pool.submit(kernel, actions[rows], st, pt, obs, out) for rows, st, pt, obs, out in self._blocks
             ]
-            for future in futures:
-                future.result()
+            over = sum(future.result() for future in futures)
         else:
-            self._step(actions, self._st, self._pt, self._obs, self._out)
+            over = self._step(actions, self._st, self._pt, self._obs, self._out)
         if self._step is step_batch:
             self._step = _direct_entry(step_batch)
+        if over:
+            self._over_budget("step")
+
+    def _over_budget(self, where: str) -> None:
+        rows = np.flatnonzero(self.ist[:, I_OVER_BUDGET])
+        self.ist[:, I_DONE] = np.maximum(self.ist[:, I_DONE], self.ist[:, I_OVER_BUDGET])
+        raise SimulationBudgetError(where, int(self.params.p[P_EVENT_BUDGET]), rows, self.config)
 
     def head_ticket(self, i: int = 0) -> tuple[float, int, int] | None:
         """Arrival time, type and priority of environment ``i``'s ticket to route (None if none)."""
