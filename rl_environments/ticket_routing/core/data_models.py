@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from rl_environments.ticket_routing.core import safe_yaml
+
 TICKET_TYPES: tuple[str, ...] = (
     "technical",
     "billing",
@@ -559,8 +561,8 @@ class EnvironmentConfig:
 
     @classmethod
     def from_yaml_text(cls, text: str, source: str = "<text>") -> EnvironmentConfig:
-        """Parse YAML (or JSON, a subset of YAML) text with the safe loader."""
-        return cls.from_dict(_parse_yaml_mapping(text, source))
+        """Parse YAML (or JSON, a subset of YAML) text with the safe reader (:mod:`.safe_yaml`)."""
+        return cls.from_dict(safe_yaml.load_yaml_mapping(text, source))
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """Return the config as YAML text, and write it to ``path`` if given."""
@@ -601,27 +603,9 @@ class EnvironmentConfig:
         return cls.from_yaml(DEFAULT_CONFIG_PATH)
 
 
-def _parse_yaml_mapping(text: str, source: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{source}: not valid YAML/JSON: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
-    return data
-
-
 def load_yaml_mapping(path: Path) -> dict[str, Any]:
-    """Read a YAML file with the safe loader and require a mapping at the top."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read file: {exc}") from None
-    return _parse_yaml_mapping(text, str(path))
+    """Read a YAML file with the safe reader (:mod:`.safe_yaml`) and require a mapping at the top."""
+    return safe_yaml.load_yaml_mapping(Path(path))
 
 
 # --------------------------------------------------------------------------- records for people

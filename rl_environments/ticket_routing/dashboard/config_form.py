@@ -2,7 +2,9 @@
 
 Widget values are plain numbers, strings and lists keyed by ``cfg:<dotted path>``; the form is
 turned back into an :class:`EnvironmentConfig` by ``from_dict``, so every validation message is
-the configuration's own. Uploads are parsed as data only (``json.loads`` / ``yaml.safe_load``).
+the configuration's own. Uploads and matrix fields are parsed as data only, by the project's one
+safe reader (:mod:`rl_environments.ticket_routing.core.safe_yaml`: no aliases, bounded size and depth,
+no duplicate keys).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import yaml
 
 from rl_environments.ticket_routing import EnvironmentConfig
+from rl_environments.ticket_routing.core import safe_yaml
 
 SECTIONS: tuple[str, ...] = ("general", "arrivals", "agents", "service", "sla", "csat", "reward")
 """Form sections in display order; ``general`` holds the top-level fields."""
@@ -25,7 +28,7 @@ MATRIX_FIELDS: dict[tuple[str, ...], str] = {
     ("agents", "expertise"): "one row per agent, e.g. - [0.9, 0.3, 0.3, 0.3, 0.3]; empty = drawn each episode",
 }
 """Optional matrices, edited as YAML/JSON text (empty means ``None``)."""
-MAX_UPLOAD_BYTES = 1_000_000
+MAX_UPLOAD_BYTES = safe_yaml.MAX_BYTES
 KEY_PREFIX = "cfg:"
 
 
@@ -106,10 +109,7 @@ def widget_values(config: EnvironmentConfig) -> dict[str, Any]:
 def _parse_matrix(name: str, text: object) -> Any:
     if text is None or not str(text).strip():
         return None
-    try:
-        return yaml.safe_load(str(text))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{name}: not valid YAML/JSON: {exc}") from None
+    return safe_yaml.load_yaml(str(text), source=name)
 
 
 def config_from_widgets(values: Mapping[str, Any]) -> EnvironmentConfig:
@@ -145,18 +145,19 @@ def parse_config_upload(data: bytes, filename: str) -> EnvironmentConfig:
     own validation error).
     """
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ValueError(f"{filename}: file too large ({len(data)} bytes; the limit is {MAX_UPLOAD_BYTES})")
+        raise safe_yaml.DataFileError(
+            f"{filename}: file too large ({len(data)} bytes; the limit is {MAX_UPLOAD_BYTES})"
+        )
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"{filename}: not UTF-8 text; upload a JSON or YAML file") from None
+        raise safe_yaml.DataFileError(f"{filename}: not UTF-8 text; upload a JSON or YAML file") from None
     if filename.lower().endswith(".json"):
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{filename}: not valid JSON: {exc}") from None
+        parsed = safe_yaml.load_json(text, source=filename)
         if not isinstance(parsed, dict):
-            raise ValueError(f"{filename}: expected a JSON object of settings, got {type(parsed).__name__}")
+            raise safe_yaml.DataFileError(
+                f"{filename}: expected a JSON object of settings, got {type(parsed).__name__}"
+            )
         return EnvironmentConfig.from_dict(parsed)
     return EnvironmentConfig.from_yaml_text(text, source=filename)
 
