@@ -40,6 +40,7 @@ from rl_environments.ticket_routing.core.environment import ConfigLike, observat
 from rl_environments.ticket_routing.core.metrics import compute_kpis
 from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray, IntArray
 from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
+from rl_environments.ticket_routing.wrappers import ticket_expertise
 
 ALGORITHMS = ("ppo", "maskable_ppo")
 """Algorithms :class:`SB3Policy` can load."""
@@ -57,16 +58,16 @@ SCALAR_KEYS = ("queue_size", "time_step")
 def engineer_observation(obs: dict[str, Any]) -> dict[str, Any]:
     """A batch of flat observations with routing features for a plain MLP.
 
-    Adds :data:`TICKET_EXPERTISE_KEY` (the column of ``agent_expertise`` for the ticket's type,
+    Adds :data:`TICKET_EXPERTISE_KEY` (the column of ``agent_expertise`` for the ticket's type, as
+    in :class:`~rl_environments.ticket_routing.wrappers.CompactObservation`,
     which an MLP would otherwise have to learn as a product of a one-hot and a matrix) and turns
     ``queue_size`` and ``time_step`` into ``(N, 1)`` floats (SB3 one-hot encodes ``Discrete``
     inputs: 1,501 mostly idle inputs for ``time_step`` on the default scenario).
     """
     types = np.asarray(obs["ticket_type"], dtype=np.int64).reshape(-1)
     n = types.shape[0]
-    expertise = np.asarray(obs["agent_expertise"], dtype=np.float32).reshape(n, -1, len(TICKET_TYPES))
     out = dict(obs)
-    out[TICKET_EXPERTISE_KEY] = expertise[np.arange(n), :, types]
+    out[TICKET_EXPERTISE_KEY] = ticket_expertise(types, np.asarray(obs["agent_expertise"]).reshape(n, -1))
     for key in SCALAR_KEYS:
         out[key] = np.asarray(obs[key], dtype=np.float32).reshape(n, 1)
     return out
