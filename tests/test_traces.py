@@ -132,7 +132,7 @@ def test_event_log_reduces_to_one_row_per_ticket(tmp_path: Path) -> None:
     log = TicketLog.read(csv, map_file)
     t = log.tickets
     assert len(log) == 2
-    a = t[t["row"] == 2].iloc[0]  # the highest seq of ticket A
+    a = t[t["row"] == 3].iloc[0]  # the highest seq of ticket A (line 3 of the file)
     assert (a["priority"], a["ticket_type"]) == ("critical", "integration")
     assert a["resolved_at"] == pd.Timestamp("2024-03-05 12:10")
     assert log.report.dropped == {"earlier updates of the same ticket": 2}
@@ -149,13 +149,13 @@ def test_drop_incomplete_counts_rows_and_keeps_row_numbers(tmp_path: Path) -> No
     csv = write_csv(tmp_path / "t.csv", "opened_at,priority\n,high\n2024-01-01 10:00,\n2024-01-01 11:00,low\n")
     log = TicketLog.read(csv, ColumnMapping(drop_incomplete=True))
     assert len(log) == 1
-    assert list(log.tickets["row"]) == [3]
+    assert list(log.tickets["row"]) == [4]  # file line numbers: the header is line 1
     assert log.report.dropped == {"empty opened_at": 1, "empty priority": 1}
     assert log.report.defaulted == {"no category column": 1}
     bad = write_csv(tmp_path / "bad.csv", "opened_at,priority\n,high\n2024-01-01 10:00,low\nnot a date,low\n")
     with pytest.raises(DateParseError) as err:
         TicketLog.read(bad, ColumnMapping(drop_incomplete=True))
-    assert err.value.row == 3
+    assert err.value.row == 4
 
 
 def test_unmapped_categories_time_ordering_and_nothing_usable(tmp_path: Path) -> None:
@@ -214,7 +214,7 @@ def _zip_two(tmp: Path) -> Path:
 GOOD_HEADER = "opened_at,priority,category,resolved_at,ticket\n"
 STRICT = ColumnMapping(category="category", resolved_at="resolved_at", ticket_id="ticket")
 
-# (name, file name, file text or builder, mapping, error class, message fragment, row, column)
+# (name, file name, file text or builder, mapping, error class, message fragment, data row, column)
 MALFORMED: list[
     tuple[str, str, str | Callable[[Path], Path] | None, ColumnMapping | None, type, str, int | None, str | None]
 ] = [
@@ -231,7 +231,7 @@ MALFORMED: list[
         None,
         LogFileError,
         "cannot read as a table",
-        None,
+        2,
         None,
     ),
     (
@@ -374,11 +374,12 @@ def test_malformed_inputs_raise_named_errors(
     assert isinstance(err.value, ValueError)
     message = str(err.value)
     assert fragment in message, message
-    assert err.value.row == row
+    line = None if row is None else row + 1  # the header is line 1
+    assert err.value.row == line
     assert err.value.column == column
     assert path.name in message
-    if row is not None:
-        assert f"row {row}" in message
+    if line is not None:
+        assert f"line {line}" in message
     if column is not None:
         assert f"column {column!r}" in message
 
@@ -615,7 +616,7 @@ def test_cli_fit_trace_and_compare_trace(tmp_path: Path, capsys: pytest.CaptureF
     assert "file not found" in capsys.readouterr().err
     bad = write_csv(tmp_path / "bad.csv", "opened_at,priority\n2024-01-01,urgent\n")
     assert main(["fit-trace", str(bad)]) == 2
-    assert "bad.csv, row 1, column 'priority': unknown priority label 'urgent'" in capsys.readouterr().err
+    assert "bad.csv, line 2, column 'priority': unknown priority label 'urgent'" in capsys.readouterr().err
     assert main(["compare", "--mapping", "uci_incident_log", "--episodes", "1"]) == 2
     assert "--mapping needs --trace FILE" in capsys.readouterr().err
     argv = ["compare", "--config", str(out), "--trace", str(log_path), "--trace-start", "2024-01-08"]

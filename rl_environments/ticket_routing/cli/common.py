@@ -16,6 +16,12 @@ DEFAULT_EPISODES = 20
 DEFAULT_SEED = 0
 
 
+# The import limits of ticket logs (``traces.reading.DEFAULT_MAX_ROWS`` / ``DEFAULT_MAX_MB``, which a
+# test holds equal), repeated here so building the parser does not import pandas.
+DEFAULT_MAX_ROWS = 5_000_000
+DEFAULT_MAX_MB = 2_000
+
+
 class CliError(Exception):
     """A user error: printed as ``ticket-routing: error: <message>``, exit code 2."""
 
@@ -46,17 +52,61 @@ def load_config(args: argparse.Namespace) -> EnvironmentConfig:
     return EnvironmentConfig()
 
 
+def add_limit_options(parser: argparse.ArgumentParser, what: str = "the log") -> None:
+    """``--max-rows`` and ``--max-mb``: the import limits of a ticket-log file."""
+    parser.add_argument(
+        "--max-rows", type=int, metavar="N", help=f"refuse {what} beyond N records (default: {DEFAULT_MAX_ROWS:,})"
+    )
+    parser.add_argument(
+        "--max-mb",
+        type=float,
+        metavar="MB",
+        help=f"refuse {what} beyond MB decompressed megabytes (default: {DEFAULT_MAX_MB:,})",
+    )
+
+
+def limit_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``max_rows`` / ``max_mb`` keyword arguments of ``TicketLog.read`` given on the command line."""
+    out: dict[str, Any] = {}
+    for name, flag in (("max_rows", "--max-rows"), ("max_mb", "--max-mb")):
+        value = getattr(args, name, None)
+        if value is not None:
+            if not value > 0:
+                raise CliError(f"{flag}: invalid value {value}; must be > 0")
+            out[name] = value
+    return out
+
+
+def check_input_file(path: str) -> None:
+    """A named error unless ``path`` is an existing file."""
+    p = Path(path)
+    if p.is_dir():
+        raise CliError(f"{path}: a folder, not a file")
+    if not p.is_file():
+        raise CliError(f"{path}: file not found")
+
+
+def check_output_file(path: str, flag: str) -> None:
+    """A named error, before any work, unless ``path`` can be written: not a folder, in an existing folder."""
+    p = Path(path)
+    if p.is_dir():
+        raise CliError(f"{flag}: {path} is a folder; give a file name")
+    if not p.parent.is_dir():
+        raise CliError(f"{flag}: the folder {p.parent} does not exist")
+
+
 def load_trace(args: argparse.Namespace, config: EnvironmentConfig) -> tuple[EnvironmentConfig, ArrivalTrace | None]:
     """The arrival trace to replay in ``compare`` (``--trace FILE``), or ``None`` for generated arrivals,
     with ``config`` set to start at the window's hour of the week and to run until the log is exhausted."""
     if not getattr(args, "trace", None):
-        for option in ("mapping", "trace_start", "trace_end"):
+        for option in ("mapping", "trace_start", "trace_end", "max_rows", "max_mb"):
             if getattr(args, option, None):
                 raise CliError(f"--{option.replace('_', '-')} needs --trace FILE")
         return config, None
     from rl_environments.ticket_routing.traces import load_replay
 
-    window = load_replay(args.trace, args.mapping, args.trace_start, args.trace_end)
+    check_input_file(args.trace)
+    window = load_replay(args.trace, args.mapping, args.trace_start, args.trace_end, **limit_options(args))
     sys.stderr.write(window.describe() + "\n")
     return window.configure(config), window.trace
 

@@ -11,6 +11,7 @@ from rl_environments.ticket_routing.cli.common import (
     DEFAULT_SEED,
     CliError,
     add_config_options,
+    add_limit_options,
     console,
     load_config,
     load_trace,
@@ -63,6 +64,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--mapping", metavar="FILE", help="column mapping of the --trace log (YAML, or a shipped name)")
     p.add_argument("--trace-start", metavar="TIME", help="replay tickets opened from TIME (default: the first)")
     p.add_argument("--trace-end", metavar="TIME", help="replay tickets opened before TIME (default: all)")
+    add_limit_options(p, "a --trace log")
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rl_environments.ticket_routing.cli.common import CliError
+from rl_environments.ticket_routing.cli.common import (
+    CliError,
+    add_limit_options,
+    check_input_file,
+    check_output_file,
+    limit_options,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -26,6 +32,14 @@ def add_parser(sub: Any) -> None:
         "--sla-quantile", type=float, default=0.8, metavar="Q", help="quantile for SLA targets (default: %(default)s)"
     )
     p.add_argument("--num-agents", type=int, metavar="N", help="team size (default: sized to 70%% utilisation)")
+    p.add_argument(
+        "--target-utilization",
+        type=float,
+        default=0.7,
+        metavar="U",
+        help="utilisation the fitted team is sized for, in (0, 1] (default: %(default)s)",
+    )
+    add_limit_options(p)
     p.set_defaults(func=run)
 
 
@@ -33,16 +47,30 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Read the log, print the import report and the estimates, write (or print) the scenario YAML."""
     from rl_environments.ticket_routing.traces import TicketLog, estimate_scenario
 
-    if not Path(args.file).is_file():
-        raise CliError(f"{args.file}: file not found")
+    check_input_file(args.file)
+    output = getattr(args, "output", None)
+    if output:
+        check_output_file(output, "--output")
+    quantile = getattr(args, "sla_quantile", 0.8)
+    if not 0.0 < quantile <= 1.0:
+        raise CliError(
+            f"--sla-quantile: invalid value {quantile}; must lie in (0, 1], e.g. 0.8 for the 80th percentile"
+        )
+    utilization = getattr(args, "target_utilization", 0.7)
+    if not 0.0 < utilization <= 1.0:
+        raise CliError(f"--target-utilization: invalid value {utilization}; must lie in (0, 1]")
+    num_agents = getattr(args, "num_agents", None)
+    if num_agents is not None and num_agents < 1:
+        raise CliError(f"--num-agents: invalid value {num_agents}; must be >= 1")
     stream = out or sys.stdout
-    log = TicketLog.read(args.file, getattr(args, "mapping", None))
+    log = TicketLog.read(args.file, getattr(args, "mapping", None), **limit_options(args))
     fit = estimate_scenario(
         log,
         start=getattr(args, "start", None),
         end=getattr(args, "end", None),
-        sla_quantile=getattr(args, "sla_quantile", None) or 0.8,
-        num_agents=getattr(args, "num_agents", None),
+        sla_quantile=quantile,
+        num_agents=num_agents,
+        target_utilization=utilization,
     )
     print(log.report.summary(), file=stream)
     print(fit.summary(), file=stream)
@@ -50,7 +78,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         f"# Fitted by `ticket-routing fit-trace` from {Path(args.file).name}\n"
         f"# window {fit.start:%Y-%m-%d %H:%M} to {fit.end:%Y-%m-%d %H:%M}, {fit.tickets} tickets.\n"
     )
-    output = getattr(args, "output", None)
     if output:
         fit.to_yaml(output, header)
         print(f"wrote {output}", file=stream)

@@ -1,11 +1,11 @@
 """Real ticket logs: import a ticket history, replay it, and fit a scenario to it.
 
-A :class:`TicketLog` reads a CSV (also inside a ``.zip``) or Parquet file through a
+A :class:`TicketLog` reads a CSV (also gzipped or inside a ``.zip``) or Parquet file through a
 :class:`ColumnMapping` (which column holds the opening time, the priority, the category...,
 and how labels translate into the environment's priorities and ticket types). Event logs with
 one row per update reduce to one row per ticket. Every problem raises a named
-:class:`TicketLogError` subclass that says the source, the row (1-based data row; the header is
-line 1, so row ``n`` is line ``n + 1``) and the column.
+:class:`TicketLogError` subclass that says the source, the line of the file (or the data row of
+a Parquet file or an in-memory table) and the column; imports are bounded in rows and bytes.
 
 ``TicketLog.replay(start, end)`` turns a window of the log into an :class:`ArrivalTrace` aligned to
 the hour of the week; ``fit_scenario(log)`` estimates an :class:`EnvironmentConfig` from it.
@@ -26,6 +26,8 @@ from __future__ import annotations
 from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.traces.errors import (
     DateParseError,
+    FitError,
+    LimitError,
     LogFileError,
     MappingError,
     MissingColumnError,
@@ -53,7 +55,9 @@ __all__ = [
     "ArrivalTrace",
     "ColumnMapping",
     "DateParseError",
+    "FitError",
     "ImportReport",
+    "LimitError",
     "LogFileError",
     "MappingError",
     "MissingColumnError",

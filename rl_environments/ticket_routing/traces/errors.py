@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import reprlib
+
 
 class TicketLogError(ValueError):
-    """A ticket log (or its mapping) cannot be used; says where: source, row and column."""
+    """A ticket log (or its mapping) cannot be used; says where: source, row and column.
 
-    def __init__(self, detail: str, *, source: str = "", row: int | None = None, column: str | None = None) -> None:
+    ``row`` is the line of the file where the record starts (``unit="line"``: the header is line 1,
+    blank lines and line breaks inside quoted cells count), or the 1-based data row of a table
+    without lines (Parquet, an in-memory frame: ``unit="row"``).
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        source: str = "",
+        row: int | None = None,
+        column: str | None = None,
+        unit: str = "row",
+    ) -> None:
         self.detail = detail
         self.source = source
         self.row = row
         self.column = column
-        where = [part for part in (source, f"row {row}" if row is not None else "") if part]
+        self.unit = unit
+        where = [part for part in (source, f"{unit} {row}" if row is not None else "") if part]
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {detail}" if where else detail)
@@ -51,3 +67,28 @@ class TimeOrderError(TicketLogError):
 
 class WindowError(TicketLogError):
     """A replay or fitting window is invalid or holds no tickets."""
+
+
+class LimitError(LogFileError):
+    """The file is larger (decompressed bytes or rows) than the import limits allow."""
+
+
+class FitError(TicketLogError):
+    """A scenario cannot be fitted as asked (for example a team larger than the environment allows)."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 3, 120, 120, 8, 8
+
+
+def preview(value: object, limit: int = 200) -> str:
+    """A bounded ``repr`` of ``value`` for error messages (never expands a huge or shared structure)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def name_preview(name: object, limit: int = 100) -> str:
+    """A key or column name for an error message: text as is (shortened), anything else as a bounded ``repr``."""
+    if isinstance(name, str):
+        return name if len(name) <= limit else name[: limit - 3] + "..."
+    return preview(name, limit)

@@ -15,7 +15,13 @@ import yaml
 
 from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES, WEEKDAYS, EnvironmentConfig
 from rl_environments.ticket_routing.core.params import HOURS_PER_WEEK, agent_schedule, weekly_intensity
+from rl_environments.ticket_routing.traces.errors import FitError
 from rl_environments.ticket_routing.traces.log import HOUR, TicketLog
+
+MAX_AGENTS = 1000
+"""The largest team :class:`EnvironmentConfig` allows (``num_agents``)."""
+MAX_SLA_HOURS = 1e5
+"""The largest SLA target :class:`EnvironmentConfig` allows (``sla.resolution_hours``)."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,7 @@ def estimate_scenario(
     routing fills ``target_utilization`` of its online hours, and an episode lasts at least a week of
     decisions. The queue is enlarged to twice the tickets expected while no agent is online.
     """
-    if not 0.0 < sla_quantile <= 1.0:
+    if isinstance(sla_quantile, bool) or not isinstance(sla_quantile, int | float) or not 0.0 < sla_quantile <= 1.0:
         raise ValueError(f"sla_quantile: invalid value {sla_quantile!r}; must lie in (0, 1]")
     if not 0.0 < target_utilization <= 1.0:
         raise ValueError(f"target_utilization: invalid value {target_utilization!r}; must lie in (0, 1]")
@@ -204,7 +210,18 @@ def estimate_scenario(
         sample = res_hours[(window["priority"] == p) & res_hours.notna()]
         sla_n[p] = len(sample)
         sla_fit[p] = len(sample) > 0
-        sla.append(max(round(float(sample.quantile(sla_quantile)), 1), 0.1) if len(sample) else float(default))
+        if not len(sample):
+            sla.append(float(default))
+            continue
+        target = max(round(float(sample.quantile(sla_quantile)), 1), 0.1)
+        if target > MAX_SLA_HOURS:
+            notes.append(
+                f"SLA target of {p} capped at {MAX_SLA_HOURS:,.0f} h (the config's maximum): the log's "
+                f"{100 * sla_quantile:.0f}th percentile is {target:,.0f} h ({target / 8766:,.0f} years; "
+                "check the resolved_at column or its timestamp_format)"
+            )
+            target = MAX_SLA_HOURS
+        sla.append(target)
     rate = n / days
     mix = np.asarray(type_mix)
     agents = base.agents
@@ -218,6 +235,14 @@ def estimate_scenario(
     online = agents.shift_hours * len(agents.work_days) / 168.0
     load = rate / 24.0 * work / min(online, 1.0)
     team = num_agents if num_agents is not None else max(1, math.ceil(load / target_utilization))
+    if team > MAX_AGENTS:
+        raise FitError(
+            f"this window needs about {team:,} agents to keep utilisation at {target_utilization:.2f} "
+            f"({rate:,.0f} tickets/day), more than the environment's {MAX_AGENTS:,}; fit a part of the stream "
+            f"(one queue or team), or pass --num-agents {MAX_AGENTS} (num_agents=) to accept a busier team, "
+            "or a higher --target-utilization",
+            source=log.source,
+        )
     changes: dict[str, Any] = {
         "arrivals": {
             "rate_per_day": round(rate, 2),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ from rl_environments.ticket_routing.traces.errors import (
     TimeOrderError,
     UnknownCategoryError,
     UnknownPriorityError,
+    preview,
 )
 from rl_environments.ticket_routing.traces.mapping import ColumnMapping, _norm, _type_key
 
@@ -36,6 +39,15 @@ class ImportReport:
     """Tickets whose type came from ``default_type``, by reason."""
     resolved: int
     """Tickets with a resolution time."""
+    missing: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Cells read as missing, per mapped column: ``{"empty": n, "'?'": m}`` (empty or listed in ``na_values``)."""
+    extra_cells: int = 0
+    """Cells beyond the header's column count (not read)."""
+    first_extra: int | None = None
+    short_rows: int = 0
+    """Records with fewer cells than the header (the absent cells read as empty)."""
+    unit: str = "row"
+    """What the ``row`` numbers count: ``line`` (file lines, header = 1) or ``row`` (data rows)."""
 
     @property
     def rows_dropped(self) -> int:
@@ -47,12 +59,53 @@ class ImportReport:
         ]
         lines += [f"  dropped: {n:,} ({reason})" for reason, n in self.dropped.items()]
         lines += [f"  default type for {n:,} tickets ({reason})" for reason, n in self.defaulted.items()]
+        if self.extra_cells:
+            lines.append(
+                f"  dropped: {self.extra_cells:,} cells beyond the header's columns (first on {self.unit} "
+                f"{self.first_extra})"
+            )
+        if self.short_rows:
+            lines.append(f"  {self.short_rows:,} records have fewer cells than the header (the rest read as empty)")
+        for column, counts in self.missing.items():
+            detail = ", ".join(f"{label} {n:,}" for label, n in counts.items())
+            lines.append(f"  read as missing in {column!r}: {sum(counts.values()):,} cells ({detail})")
         lines.append(f"  {self.resolved:,} of {self.rows_used:,} tickets have a resolution time")
         return "\n".join(lines)
 
 
-def _rows(mask: pd.Series) -> list[int]:
-    return [int(i) + 1 for i in np.flatnonzero(mask.to_numpy(dtype=bool))]
+def _mark_missing(
+    frame: pd.DataFrame, columns: list[str], na_values: tuple[str, ...]
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """``frame`` with empty cells and cells listed in ``na_values`` set to NaN, and their counts."""
+    frame = frame.copy()
+    counts: dict[str, dict[str, int]] = {}
+    for col in columns:
+        series = frame[col]
+        isna = series.isna().to_numpy(dtype=bool)
+        listed = np.zeros(len(series), dtype=bool)
+        empty = isna
+        found: dict[str, int] = {}
+        if series.dtype == object:
+            text = series.where(~isna, "").astype(str).str.strip()
+            empty = isna | (text == "").to_numpy(dtype=bool)
+            if na_values:
+                listed = ~empty & text.isin(na_values).to_numpy(dtype=bool)
+                found = {repr(v): int(n) for v, n in text[listed].value_counts().items()}
+        if empty.any():
+            counts[col] = {"empty": int(empty.sum()), **found}
+        elif found:
+            counts[col] = found
+        if empty.any() or listed.any():
+            frame[col] = series.mask(empty | listed)
+    return frame, counts
+
+
+def map_unique(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """``func`` of each non-missing cell (``None`` for missing ones), computed once per distinct value."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.array([func(u) for u in uniques] + [None], dtype=object)
+    out: pd.Series = pd.Series(table[codes], index=series.index, dtype=object)
+    return out
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -60,11 +113,13 @@ def _text(series: pd.Series) -> pd.Series:
     return out
 
 
-def _parse_times(series: pd.Series, fmt: str | None, column: str, source: str, rows: np.ndarray) -> pd.Series:
+def _parse_times(
+    series: pd.Series, fmt: str | None, column: str, source: str, rows: np.ndarray, unit: str = "row"
+) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         parsed = pd.Series(series)
     else:
-        text = series.astype(object).where(series.notna(), None).map(lambda v: None if v is None else str(v).strip())
+        text = map_unique(series, lambda v: str(v).strip())
         parsed = pd.to_datetime(text, format=fmt if fmt is not None else "ISO8601", errors="coerce")
         bad = parsed.isna() & text.notna() & (text != "")
         if bad.any():
@@ -72,10 +127,11 @@ def _parse_times(series: pd.Series, fmt: str | None, column: str, source: str, r
             value = text[bad].iloc[0]
             expected = f"format {fmt!r}" if fmt is not None else "ISO 8601 (set timestamp_format in the mapping)"
             raise DateParseError(
-                f"cannot parse {value!r} as a date/time with {expected} ({int(bad.sum())} bad cells)",
+                f"cannot parse {preview(value)} as a date/time with {expected} ({int(bad.sum())} bad cells)",
                 source=source,
                 row=row,
                 column=column,
+                unit=unit,
             )
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_localize(None)
@@ -83,8 +139,20 @@ def _parse_times(series: pd.Series, fmt: str | None, column: str, source: str, r
     return out
 
 
-def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tuple[pd.DataFrame, ImportReport]:
-    """One row per ticket (columns :data:`TICKET_COLUMNS`, sorted by opening time) and the report."""
+def import_frame(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping,
+    source: str,
+    *,
+    rows: np.ndarray | None = None,
+    unit: str = "row",
+    counts: dict[str, Any] | None = None,
+) -> tuple[pd.DataFrame, ImportReport]:
+    """One row per ticket (columns :data:`TICKET_COLUMNS`, sorted by opening time) and the report.
+
+    ``rows`` numbers the records (file lines with ``unit="line"``; default: data rows 1, 2...);
+    ``counts`` adds reading counts to the report (``extra_cells``, ``first_extra``, ``short_rows``).
+    """
     cols = mapping.columns
     header = [str(c) for c in frame.columns]
     for role, col in cols.items():
@@ -95,9 +163,9 @@ def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tu
     if len(frame) == 0:
         raise LogFileError("no data rows after the header", source=source)
     frame = frame.reset_index(drop=True)
-    if mapping.na_values:
-        frame = frame.replace(list(mapping.na_values), np.nan)
+    frame, missing = _mark_missing(frame, list(dict.fromkeys(cols.values())), mapping.na_values)
     rows_read = len(frame)
+    numbers = np.arange(1, rows_read + 1) if rows is None else np.asarray(rows, dtype=np.int64)
     dropped: dict[str, int] = {}
     keep = pd.Series(True, index=frame.index)
     for role in ("opened_at", "priority"):
@@ -108,34 +176,35 @@ def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tu
                 raise MissingValueError(
                     f"empty {role} ({int(empty.sum())} empty cells; set drop_incomplete: true to drop such rows)",
                     source=source,
-                    row=_rows(empty)[0],
+                    row=int(numbers[int(np.flatnonzero(empty.to_numpy(dtype=bool))[0])]),
                     column=col,
+                    unit=unit,
                 )
             dropped[f"empty {role}"] = int((empty & keep).sum())
             keep &= ~empty
-    row_numbers = pd.Series(np.arange(1, rows_read + 1), index=frame.index)
+    row_numbers = pd.Series(numbers, index=frame.index)
     frame, row_numbers = frame[keep], row_numbers[keep]
     if len(frame) == 0:
         raise LogFileError("no usable rows", source=source)
 
     bad_rows = row_numbers.to_numpy()
-    opened = _parse_times(frame[cols["opened_at"]], mapping.timestamp_format, cols["opened_at"], source, bad_rows)
+    opened = _parse_times(frame[cols["opened_at"]], mapping.timestamp_format, cols["opened_at"], source, bad_rows, unit)
     opened.index = frame.index
 
     def fail(cls: type[TicketLogError], mask: pd.Series, detail: str, column: str) -> None:
         pos = int(np.flatnonzero(mask.to_numpy(dtype=bool))[0])
-        raise cls(detail, source=source, row=int(bad_rows[pos]), column=column)
+        raise cls(detail, source=source, row=int(bad_rows[pos]), column=column, unit=unit)
 
-    prio_raw = frame[cols["priority"]].astype(str)
+    prio_raw = frame[cols["priority"]]
     table = mapping.priorities or {_norm(p): p for p in PRIORITIES}
-    priority = prio_raw.map(lambda v: table.get(_norm(v)))
+    priority = map_unique(prio_raw, lambda v: table.get(_norm(v)))
     unknown = priority.isna()
     if unknown.any():
         label = prio_raw[unknown].iloc[0]
         fail(
             UnknownPriorityError,
             unknown,
-            f"unknown priority label {label!r}; known: {', '.join(table)}",
+            f"unknown priority label {preview(label)}; known: {', '.join(table)}",
             cols["priority"],
         )
 
@@ -143,7 +212,7 @@ def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tu
     if mapping.category is not None:
         category = _text(frame[mapping.category])
         types = mapping.types or {_type_key(t): t for t in TICKET_TYPES}
-        ticket_type = category.map(lambda v: None if v is None else types.get(_type_key(v)))
+        ticket_type = map_unique(category, lambda v: types.get(_type_key(v)))
         missing_cat = category.isna()
         unmapped = ticket_type.isna() & ~missing_cat
         if mapping.default_type is None:
@@ -158,7 +227,8 @@ def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tu
                 fail(
                     UnknownCategoryError,
                     unmapped,
-                    f"category {category[unmapped].iloc[0]!r} is not in the types table and no default_type is set",
+                    f"category {preview(category[unmapped].iloc[0])} is not in the types table and no default_type "
+                    "is set",
                     mapping.category,
                 )
         ticket_type = ticket_type.fillna(mapping.default_type)
@@ -170,7 +240,7 @@ def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tu
 
     if mapping.resolved_at is not None:
         resolved = _parse_times(
-            frame[mapping.resolved_at], mapping.timestamp_format, mapping.resolved_at, source, bad_rows
+            frame[mapping.resolved_at], mapping.timestamp_format, mapping.resolved_at, source, bad_rows, unit
         )
         resolved.index = frame.index
         early = resolved.notna() & (resolved < opened)
@@ -205,7 +275,7 @@ def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tu
             fail(MissingValueError, ids.isna(), "empty ticket id", mapping.ticket_id)
         tickets["_id"] = ids
         if mapping.order_by is not None:
-            order = _order_values(frame[mapping.order_by], mapping, source, bad_rows)
+            order = _order_values(frame[mapping.order_by], mapping, source, bad_rows, unit)
             tickets = tickets.assign(_order=order.to_numpy()).sort_values("_order", kind="stable")
         grouped = tickets.groupby("_id", sort=False)
         reduced = grouped.tail(1) if mapping.keep == "last" else grouped.head(1)
@@ -227,11 +297,16 @@ def import_frame(frame: pd.DataFrame, mapping: ColumnMapping, source: str) -> tu
         dropped=dropped,
         defaulted=defaulted,
         resolved=int(tickets["resolved_at"].notna().sum()),
+        missing=missing,
+        unit=unit,
+        **(counts or {}),
     )
     return tickets, report
 
 
-def _order_values(series: pd.Series, mapping: ColumnMapping, source: str, rows: np.ndarray) -> pd.Series:
+def _order_values(
+    series: pd.Series, mapping: ColumnMapping, source: str, rows: np.ndarray, unit: str = "row"
+) -> pd.Series:
     numbers = pd.to_numeric(series, errors="coerce")
     if numbers.notna().all():
         return numbers
@@ -241,8 +316,9 @@ def _order_values(series: pd.Series, mapping: ColumnMapping, source: str, rows: 
     bad = numbers.isna() & times.isna()
     pos = int(np.flatnonzero(bad.to_numpy(dtype=bool))[0])
     raise DateParseError(
-        f"order_by value {series.iloc[pos]!r} is neither a number nor a date/time",
+        f"order_by value {preview(series.iloc[pos])} is neither a number nor a date/time",
         source=source,
         row=int(rows[pos]),
         column=mapping.order_by,
+        unit=unit,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.traces.errors import MissingColumnError, WindowError
 from rl_environments.ticket_routing.traces.importing import ImportReport, import_frame
 from rl_environments.ticket_routing.traces.mapping import ColumnMapping
-from rl_environments.ticket_routing.traces.reading import read_table
+from rl_environments.ticket_routing.traces.reading import DEFAULT_MAX_MB, DEFAULT_MAX_ROWS, ReadLimits, read_table
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -25,7 +26,8 @@ class TicketLog:
 
     ``tickets`` columns: ``opened_at`` (datetime64), ``ticket_type`` and ``priority`` (names),
     ``resolved_at`` (datetime64, NaT if unresolved), ``category``, ``assignee`` (text or None),
-    ``row`` (the source row the ticket's values came from).
+    ``row`` (where the ticket's values came from: the line of the file where that record starts,
+    header = line 1, or the 1-based data row of a Parquet file or an in-memory table).
     """
 
     tickets: pd.DataFrame
@@ -37,24 +39,45 @@ class TicketLog:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def read(cls, path: str | Path, mapping: ColumnMapping | str | Path | None = None) -> TicketLog:
-        """Read a CSV, zipped CSV or Parquet file; ``mapping`` is a :class:`ColumnMapping`, a mapping
-        file, a shipped mapping name, or ``None`` for :meth:`ColumnMapping.infer`."""
+    def read(
+        cls,
+        path: str | Path,
+        mapping: ColumnMapping | str | Path | None = None,
+        *,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        max_mb: float = DEFAULT_MAX_MB,
+    ) -> TicketLog:
+        """Read a log file (CSV, ``.csv.gz``, a zip holding one CSV, or Parquet); ``mapping`` is a
+        :class:`ColumnMapping`, a mapping file, a shipped mapping name, or ``None`` for
+        :meth:`ColumnMapping.infer`. Files of more than ``max_rows`` records or ``max_mb``
+        decompressed megabytes are refused (:class:`~.errors.LimitError`)."""
         p = Path(path)
+        limits = ReadLimits(max_rows, max_mb)
         if mapping is not None and not isinstance(mapping, ColumnMapping):
             mapping = ColumnMapping.from_yaml(mapping)
-        na = mapping.na_values if mapping is not None else ()
-        header = list(read_table(p, None, na, 0).columns)
+        options: dict[str, Any] = {"limits": limits}
+        if mapping is not None:
+            options.update(separator=mapping.separator, encoding=mapping.encoding)
+        header = list(read_table(p, None, **options).header)
         if mapping is None:
             mapping = ColumnMapping.infer(header)
         missing = [(role, col) for role, col in mapping.columns.items() if col not in header]
         if missing:
             role, col = missing[0]
+            shown = ", ".join(header[:40]) + (f"... ({len(header)} columns)" if len(header) > 40 else "")
             raise MissingColumnError(
-                f"column {col!r} ({role}) not found; the file has: {', '.join(header)}", source=str(p), column=col
+                f"column {col!r} ({role}) not found; the file has: {shown}", source=str(p), column=col
             )
-        frame = read_table(p, list(dict.fromkeys(mapping.columns.values())), mapping.na_values, None)
-        return cls.from_frame(frame, mapping, source=p.name)
+        raw = read_table(p, list(dict.fromkeys(mapping.columns.values())), **options)
+        tickets, report = import_frame(
+            raw.frame,
+            mapping,
+            p.name,
+            rows=raw.rows,
+            unit=raw.unit,
+            counts={"extra_cells": raw.extra_cells, "first_extra": raw.first_extra, "short_rows": raw.short_rows},
+        )
+        return cls(tickets, p.name, report)
 
     @classmethod
     def from_frame(
@@ -175,6 +198,7 @@ def load_replay(
     end: object = None,
     *,
     loop: bool = False,
+    **limits: Any,
 ) -> ReplayWindow:
-    """The replay window of a ticket-log file (for ``ticket-routing compare --trace FILE``)."""
-    return TicketLog.read(file, mapping).replay(start, end, loop=loop)
+    """The replay window of a ticket-log file (``limits``: ``max_rows``, ``max_mb`` of :meth:`TicketLog.read`)."""
+    return TicketLog.read(file, mapping, **limits).replay(start, end, loop=loop)

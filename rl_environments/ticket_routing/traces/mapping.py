@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +11,17 @@ from typing import Any
 import yaml
 
 from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES
-from rl_environments.ticket_routing.traces.errors import MappingError
+from rl_environments.ticket_routing.traces.errors import MappingError, name_preview, preview
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "config" / "mappings"
+
+
+def _known_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
 
 
 def _norm(label: object) -> str:
@@ -33,6 +42,8 @@ _MAPPING_KEYS = (
     "types",
     "default_type",
     "drop_incomplete",
+    "separator",
+    "encoding",
 )
 
 
@@ -59,13 +70,18 @@ class ColumnMapping:
     timestamp_format: str | None = None
     """``strptime`` format such as ``%d/%m/%Y %H:%M``; ``None`` reads ISO 8601."""
     na_values: tuple[str, ...] = ()
-    """Extra cell values that mean "missing" (pandas' defaults such as empty cells always do)."""
+    """Cell values that mean "missing" besides empty cells (nothing else does: ``NA``, ``None`` or
+    ``null`` are read as text unless listed here); the import report counts every such cell."""
     keep: str = "last"
     priorities: Mapping[str, str] = field(default_factory=dict)
     types: Mapping[str, str] = field(default_factory=dict)
     default_type: str | None = None
     drop_incomplete: bool = False
     """Drop (and count) rows whose opening time or priority is empty instead of failing."""
+    separator: str | None = None
+    """The CSV field separator (one character); ``None``: a tab for ``.tsv`` files, else a comma."""
+    encoding: str = "utf-8"
+    """The text encoding of CSV files (a byte-order mark is skipped)."""
     source: str = "<mapping>"
 
     def __post_init__(self) -> None:
@@ -74,34 +90,57 @@ class ColumnMapping:
             value = getattr(self, role)
             required = role in ("opened_at", "priority")
             if (value is None and required) or (value is not None and (not isinstance(value, str) or not value)):
-                raise MappingError(f"columns.{role}: invalid value {value!r}; expected a column name", source=src)
+                raise MappingError(
+                    f"columns.{role}: invalid value {preview(value)}; expected a column name", source=src
+                )
         if self.keep not in ("last", "first"):
-            raise MappingError(f"keep: invalid value {self.keep!r}; allowed: last, first", source=src)
+            raise MappingError(f"keep: invalid value {preview(self.keep)}; allowed: last, first", source=src)
         if self.timestamp_format is not None and not isinstance(self.timestamp_format, str):
-            raise MappingError(f"timestamp_format: invalid value {self.timestamp_format!r}; expected text", source=src)
-        if isinstance(self.na_values, str) or not isinstance(self.na_values, Sequence):
-            raise MappingError(f"na_values: invalid value {self.na_values!r}; expected a list of strings", source=src)
+            raise MappingError(
+                f"timestamp_format: invalid value {preview(self.timestamp_format)}; expected text", source=src
+            )
+        if (
+            isinstance(self.na_values, str)
+            or not isinstance(self.na_values, Sequence)
+            or not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in self.na_values)
+        ):
+            raise MappingError(
+                f"na_values: invalid value {preview(self.na_values)}; expected a list of strings", source=src
+            )
         object.__setattr__(self, "na_values", tuple(str(v) for v in self.na_values))
+        if self.separator is not None and (not isinstance(self.separator, str) or len(self.separator) != 1):
+            raise MappingError(
+                f"separator: invalid value {preview(self.separator)}; expected one character such as ',' ';' or '\\t'",
+                source=src,
+            )
+        if not isinstance(self.encoding, str) or not _known_encoding(self.encoding):
+            raise MappingError(
+                f"encoding: unknown text encoding {preview(self.encoding)}; for example utf-8, latin-1, cp1252",
+                source=src,
+            )
         if not isinstance(self.drop_incomplete, bool):
             raise MappingError(
-                f"drop_incomplete: invalid value {self.drop_incomplete!r}; expected true/false", source=src
+                f"drop_incomplete: invalid value {preview(self.drop_incomplete)}; expected true/false", source=src
             )
         object.__setattr__(self, "priorities", self._table("priorities", self.priorities, PRIORITIES, _norm))
         object.__setattr__(self, "types", self._table("types", self.types, TICKET_TYPES, _type_key))
         if self.default_type is not None and self.default_type not in TICKET_TYPES:
             raise MappingError(
-                f"default_type: unknown ticket type {self.default_type!r}; allowed: {', '.join(TICKET_TYPES)}",
+                f"default_type: unknown ticket type {preview(self.default_type)}; allowed: {', '.join(TICKET_TYPES)}",
                 source=src,
             )
 
     def _table(self, name: str, table: object, allowed: tuple[str, ...], key: Any) -> dict[str, str]:
         if not isinstance(table, Mapping):
-            raise MappingError(f"{name}: invalid value {table!r}; expected a mapping label -> name", source=self.source)
+            raise MappingError(
+                f"{name}: invalid value {preview(table)}; expected a mapping label -> name", source=self.source
+            )
         out: dict[str, str] = {}
         for label, target in table.items():
-            if target not in allowed:
+            if not isinstance(target, str) or target not in allowed:
                 raise MappingError(
-                    f"{name}.{label}: unknown name {target!r}; allowed: {', '.join(allowed)}", source=self.source
+                    f"{name}.{name_preview(label)}: unknown name {preview(target)}; allowed: {', '.join(allowed)}",
+                    source=self.source,
                 )
             out[key(label)] = str(target)
         return out
@@ -118,13 +157,19 @@ class ColumnMapping:
             raise MappingError(f"expected a mapping of settings, got {type(data).__name__}", source=source)
         for key in data:
             if key not in _MAPPING_KEYS:
-                raise MappingError(f"{key}: unknown key; allowed keys: {', '.join(_MAPPING_KEYS)}", source=source)
+                raise MappingError(
+                    f"{name_preview(key)}: unknown key; allowed keys: {', '.join(_MAPPING_KEYS)}", source=source
+                )
         columns = data.get("columns", {})
         if not isinstance(columns, Mapping):
-            raise MappingError(f"columns: invalid value {columns!r}; expected a mapping role -> column", source=source)
+            raise MappingError(
+                f"columns: invalid value {preview(columns)}; expected a mapping role -> column", source=source
+            )
         for role in columns:
             if role not in _COLUMN_ROLES:
-                raise MappingError(f"columns.{role}: unknown role; allowed: {', '.join(_COLUMN_ROLES)}", source=source)
+                raise MappingError(
+                    f"columns.{name_preview(role)}: unknown role; allowed: {', '.join(_COLUMN_ROLES)}", source=source
+                )
         kwargs: dict[str, Any] = {k: v for k, v in data.items() if k != "columns"}
         if kwargs.get("na_values") is None:
             kwargs.pop("na_values", None)
@@ -143,8 +188,12 @@ class ColumnMapping:
             data = yaml.safe_load(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise MappingError("file not found", source=str(path)) from None
+        except IsADirectoryError:
+            raise MappingError("a folder, not a mapping file", source=str(path)) from None
+        except RecursionError:
+            raise MappingError("cannot read the mapping: nested too deeply", source=str(path)) from None
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise MappingError(f"cannot read the mapping: {exc}", source=str(path)) from None
+            raise MappingError(f"cannot read the mapping: {preview(str(exc), 400)}", source=str(path)) from None
         return cls.from_dict(data if data is not None else {}, source=str(p))
 
     @classmethod
