@@ -274,8 +274,12 @@ def test_alias_bomb_and_deep_nesting_in_a_mapping_are_bounded(tmp_path: Path) ->
     deep.write_text("na_values: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
     with pytest.raises(MappingError, match=r"nested too deeply|cannot read the mapping|na_values"):
         ColumnMapping.from_yaml(deep)
-    with pytest.raises(MappingError, match="a folder"):
+    with pytest.raises(MappingError, match="cannot read the mapping"):
         ColumnMapping.from_yaml(tmp_path)
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("keep: first\nkeep: last\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="keep"):
+        ColumnMapping.from_yaml(twice)
 
 
 def test_separator_and_encoding_options_are_validated() -> None:

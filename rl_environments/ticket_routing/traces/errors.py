@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import reprlib
+from rl_environments.ticket_routing.core.safe_yaml import preview
 
 
 class TicketLogError(ValueError):
@@ -75,16 +75,6 @@ class LimitError(LogFileError):
 
 class FitError(TicketLogError):
     """A scenario cannot be fitted as asked (for example a team larger than the environment allows)."""
-
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 3, 120, 120, 8, 8
-
-
-def preview(value: object, limit: int = 200) -> str:
-    """A bounded ``repr`` of ``value`` for error messages (never expands a huge or shared structure)."""
-    text = _REPR.repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def name_preview(name: object, limit: int = 100) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES
+from rl_environments.ticket_routing.core.safe_yaml import preview
 from rl_environments.ticket_routing.traces.errors import (
     DateParseError,
     LogFileError,
@@ -19,7 +20,6 @@ from rl_environments.ticket_routing.traces.errors import (
     TimeOrderError,
     UnknownCategoryError,
     UnknownPriorityError,
-    preview,
 )
 from rl_environments.ticket_routing.traces.mapping import ColumnMapping, _norm, _type_key
 

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES
-from rl_environments.ticket_routing.traces.errors import MappingError, name_preview, preview
+from rl_environments.ticket_routing.core.safe_yaml import DataFileError, load_yaml, preview
+from rl_environments.ticket_routing.traces.errors import MappingError, name_preview
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "config" / "mappings"
 
@@ -180,20 +179,19 @@ class ColumnMapping:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ColumnMapping:
-        """Read a mapping file (safe YAML loader); a bare name reads a shipped mapping (``uci_incident_log``)."""
+        """Read a mapping file through ``core.safe_yaml`` (no aliases, bounded size and depth, no
+        duplicate keys); a bare name reads a shipped mapping (``uci_incident_log``)."""
         p = Path(path)
         if not p.exists() and (MAPPINGS_DIR / f"{path}.yaml").exists():
             p = MAPPINGS_DIR / f"{path}.yaml"
+        if not p.exists():
+            raise MappingError("file not found", source=str(path))
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise MappingError("file not found", source=str(path)) from None
-        except IsADirectoryError:
-            raise MappingError("a folder, not a mapping file", source=str(path)) from None
-        except RecursionError:
-            raise MappingError("cannot read the mapping: nested too deeply", source=str(path)) from None
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise MappingError(f"cannot read the mapping: {preview(str(exc), 400)}", source=str(path)) from None
+            data = load_yaml(p)
+        except DataFileError as exc:  # too large, aliases, deep nesting, duplicate keys, not YAML...
+            detail = str(exc)
+            detail = detail[len(f"{p}: ") :] if detail.startswith(f"{p}: ") else detail
+            raise MappingError(f"cannot read the mapping: {detail}", source=str(p)) from None
         return cls.from_dict(data if data is not None else {}, source=str(p))
 
     @classmethod
