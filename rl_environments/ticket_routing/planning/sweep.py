@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-
 from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+from rl_environments.ticket_routing.core.safe_yaml import load_yaml
 from rl_environments.ticket_routing.planning.backends import Backend, SerialBackend
 from rl_environments.ticket_routing.planning.tasks import Task, apply_fields, check_field
 
@@ -65,7 +64,7 @@ def parse_values(name: str, text: str) -> tuple[Any, ...]:
     match = _RANGE.match(text)
     if match:
         lo_text, hi_text, step_text = match.groups()
-        nums = [yaml.safe_load(t) for t in (lo_text, hi_text, step_text or "1")]
+        nums = [load_yaml(t) for t in (lo_text, hi_text, step_text or "1")]
         lo, hi, step = (float(v) for v in nums)
         if step <= 0:
             raise SweepError(f"{name}: invalid range {text!r}; the step must be > 0")
@@ -80,9 +79,9 @@ def parse_values(name: str, text: str) -> tuple[Any, ...]:
         return tuple(round(v, 10) for v in values)
     if text.startswith("["):
         try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise SweepError(f"{name}: not a valid YAML list: {exc}") from None
+            loaded = load_yaml(text, source=f"{name} values")
+        except ValueError as exc:
+            raise SweepError(str(exc)) from None
         items: list[Any] = list(loaded) if isinstance(loaded, list) else [loaded]
     else:
         items = []
@@ -90,8 +89,8 @@ def parse_values(name: str, text: str) -> tuple[Any, ...]:
             if not part.strip():
                 continue
             try:
-                items.append(yaml.safe_load(part.strip()))
-            except yaml.YAMLError:
+                items.append(load_yaml(part.strip(), source=f"{name} values"))
+            except ValueError:
                 items.append(part.strip())
     if not items:
         raise SweepError(f"{name}: no values (empty grid); give e.g. {name}=1,2,3 or {name}=1:10:1")
