@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
 from rl_environments.ticket_routing.core.safe_yaml import load_yaml
 from rl_environments.ticket_routing.planning.backends import Backend, SerialBackend
