@@ -220,7 +220,7 @@ def test_disabled_autoreset_needs_a_masked_reset_and_matches_single_envs() -> No
         num_envs=n,
         vectorization_mode="vector_entry_point",
         config=cfg,
-        autoreset_mode=AutoresetMode.DISABLED,
+        autoreset_mode="disabled",
     )
     assert vec.metadata["autoreset_mode"] == AutoresetMode.DISABLED
     singles = [TicketRoutingEnv(cfg) for _ in range(n)]

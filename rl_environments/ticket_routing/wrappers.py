@@ -2,6 +2,8 @@
 
 * :class:`CompactObservation`: one bounded ``float32`` ``Box`` in [0, 1] instead of the ``Dict``
   (what ``NormalizeObservation``, TorchRL, Tianshou, skrl and most MLP policies want);
+* :class:`CompactVectorObservation`: the same for the native vector env (or any vector env of
+  ``TicketRouting-v0``), batched;
 * :class:`MaskInObservation`: ``{"observations": obs, "action_mask": mask}``, the layout RLlib,
   PettingZoo and TorchRL read the action mask from (key names configurable, e.g. Tianshou's
   ``obs`` / ``mask``).
@@ -121,6 +123,48 @@ class CompactObservation(gym.ObservationWrapper[Float32Array, Any, dict[str, Any
         """The wrapped env's action mask."""
         mask: BoolArray = self.env.get_wrapper_attr("action_masks")()
         return mask
+
+
+class CompactVectorObservation(gym.vector.VectorWrapper, gym.utils.RecordConstructorArgs):
+    """:class:`CompactObservation` for a vector env: ``(num_envs, n)`` ``float32`` in [0, 1].
+
+    Works in every autoreset mode; with ``same_step`` the final observations in
+    ``info["final_obs"]`` are compacted too.
+    """
+
+    def __init__(self, env: gym.vector.VectorEnv[Any, Any, Any], include_expertise: bool = True) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, include_expertise=include_expertise)
+        gym.vector.VectorWrapper.__init__(self, env)
+        config = getattr(env.unwrapped, "config", None)
+        if not isinstance(config, EnvironmentConfig) or getattr(env.unwrapped, "observation_layout", "") != "flat":
+            raise ValueError(f"env: invalid value {env!r}; expected a TicketRoutingVectorEnv with the flat layout")
+        self.config = config
+        self.include_expertise = include_expertise
+        self.feature_names = compact_feature_names(config.num_agents, include_expertise)
+        self.single_observation_space = spaces.Box(0.0, 1.0, shape=(len(self.feature_names),), dtype=np.float32)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, env.num_envs)
+
+    def _compact(self, obs: Any) -> Float32Array:
+        return compact_features(obs, self.config, self.include_expertise)
+
+    def reset(self, *, seed: Any = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        return self._compact(obs), info
+
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        if "final_obs" in info:
+            final = np.full(len(info["final_obs"]), None, dtype=object)
+            for i, last in enumerate(info["final_obs"]):
+                if last is not None:
+                    final[i] = self._compact(last)
+            info = {**info, "final_obs": final}
+        return self._compact(obs), reward, terminated, truncated, info
+
+    def action_masks(self) -> BoolArray:
+        """``(num_envs, num_agents)``: the wrapped vector env's action masks."""
+        masks: BoolArray = self.env.unwrapped.action_masks()
+        return masks
 
 
 class MaskInObservation(gym.ObservationWrapper[dict[str, Any], Any, Any], gym.utils.RecordConstructorArgs):

@@ -38,11 +38,15 @@ AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMo
 
 
 def _autoreset_mode(value: AutoresetMode | str) -> AutoresetMode:
-    try:
-        return AutoresetMode(value)
-    except ValueError:
-        allowed = ", ".join(repr(m.value) for m in AUTORESET_MODES)
-        raise ValueError(f"autoreset_mode: invalid value {value!r}; allowed: {allowed}") from None
+    """An ``AutoresetMode`` from itself, its value (``"SameStep"``) or its name (``"same_step"``)."""
+    if isinstance(value, AutoresetMode):
+        return value
+    key = str(value).replace("_", "").lower()
+    for mode in AUTORESET_MODES:
+        if key in (mode.value.lower(), mode.name.replace("_", "").lower()):
+            return mode
+    allowed = ", ".join(repr(m.value) for m in AUTORESET_MODES)
+    raise ValueError(f"autoreset_mode: invalid value {value!r}; allowed: {allowed} (or their names)")
 
 
 class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyArray]):
