@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import rl_environments
 from rl_environments.ticket_routing import EnvironmentConfig
 from rl_environments.ticket_routing.cli import main
 from rl_environments.ticket_routing.policies import POLICY_NAMES
@@ -58,12 +59,14 @@ def test_compare_prints_a_table_and_writes_outputs(capsys: pytest.CaptureFixture
     assert code == 0, err
     for name in POLICY_NAMES:
         assert name in out
-    assert "mean resolution h" in out
-    assert "CSAT %" in out
+    assert "CSAT % ↑" in out
+    assert "↑ higher is better, ↓ lower is better" in out
     assert "±" in out
     assert "seeds 5..7" in out
     episodes = pd.read_csv(out_dir / "episodes.csv")
     assert len(episodes) == 3 * len(POLICY_NAMES)
+    assert list(episodes.columns[:4]) == ["policy", "scenario", "episode", "seed"]
+    assert set(episodes["scenario"]) == {"default"}
     assert set(episodes["seed"]) == {5, 6, 7}
     assert (out_dir / "summary.csv").stat().st_size > 0
     assert (out_dir / "comparison.png").read_bytes()[:4] == b"\x89PNG"
@@ -84,24 +87,54 @@ def test_compare_with_a_preset_a_config_file_and_chosen_policies(
 
 
 def test_simulate_table_ansi_and_logs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "simulate", "--policy", "least_loaded", "--steps", "5")
-    assert code == 0
+    code, out, err = run(capsys, "simulate", "--policy", "least_loaded", "--episode-length", "5")
+    assert code == 0 and err == ""
     assert "routing decisions" in out
-    assert "mean_resolution_hours" in out
-    code, out, _ = run(capsys, "simulate", "--policy", "priority_sed", "--steps", "3", "--render", "ansi")
+    assert "mean resolution h ↓" in out
+    code, out, _ = run(capsys, "simulate", "--policy", "priority_sed", "--episode-length", "3", "--render", "ansi")
     assert code == 0
     assert out.count("-> agent") == 3
     assert "ticket :" in out
+    assert "legend : " in out and "* = may take the ticket now" in out
     log_csv = tmp_path / "log.csv"
-    code, _, _ = run(capsys, "simulate", "--policy", "random", "--steps", "4", "--log", str(log_csv))
+    code, _, _ = run(capsys, "simulate", "--policy", "random", "--episode-length", "4", "-o", str(log_csv))
     assert code == 0
     assert len(pd.read_csv(log_csv)) == 4
     log_parquet = tmp_path / "log.parquet"
     code, _, _ = run(
-        capsys, "simulate", "--policy", "random", "--steps", "4", "--render", "ansi", "--log", str(log_parquet)
+        capsys, "simulate", "--policy", "random", "--episode-length", "4", "--render", "ansi", "--out", str(log_parquet)
     )
     assert code == 0
     assert len(pd.read_parquet(log_parquet)) == 4
+
+
+def test_old_flags_still_work_with_a_deprecation_warning(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    log_csv = tmp_path / "old.csv"
+    code, _, err = run(capsys, "simulate", "--policy", "random", "--steps", "4", "--log", str(log_csv))
+    assert code == 0
+    assert "--steps is deprecated" in err and "use --episode-length" in err
+    assert "--log is deprecated" in err and "use -o/--out" in err
+    assert len(pd.read_csv(log_csv)) == 4
+
+
+def test_config_accepts_a_preset_name_version_and_paired_differences(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "config", "show", "--config", "hard", "--format", "json")
+    assert code == 0
+    assert EnvironmentConfig.from_dict(json.loads(out)) == EnvironmentConfig.preset("hard")
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"ticket-routing {rl_environments.__version__}"
+    code, out, err = run(
+        capsys, "compare", "--config", "easy", *SMALL, "--episodes", "3", "--policies", "random", "skill_load",
+        "--baseline", "random", "-o", str(tmp_path), "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Paired differences from random" in out
+    paired = pd.read_csv(tmp_path / "paired.csv")
+    assert set(paired["policy"]) == {"skill_load"} and (paired["n"] == 3).all()
+    assert set(pd.read_csv(tmp_path / "episodes.csv")["scenario"]) == {"easy"}
+    assert_named_error(*run(capsys, "compare", "--policies", "random", "--baseline", "least_loaded")[::2], "--baseline")
 
 
 def test_config_show_validate_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -112,7 +145,7 @@ def test_config_show_validate_export(capsys: pytest.CaptureFixture[str], tmp_pat
     assert code == 0
     assert EnvironmentConfig.from_dict(json.loads(out)) == EnvironmentConfig.preset("hard")
     target = tmp_path / "easy.yaml"
-    code, out, _ = run(capsys, "config", "export", "--preset", "easy", "--out", str(target))
+    code, out, _ = run(capsys, "config", "export", "--preset", "easy", "-o", str(target))
     assert code == 0
     assert "wrote" in out
     assert EnvironmentConfig.from_yaml(target) == EnvironmentConfig.preset("easy")
@@ -141,7 +174,7 @@ def test_shipped_default_config_equals_the_defaults(capsys: pytest.CaptureFixtur
 def test_bad_input_gives_named_errors_and_exit_code_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.yaml")
     assert_named_error(*run(capsys, "config", "validate", missing)[::2], "file not found")
-    assert_named_error(*run(capsys, "compare", "--config", missing)[::2], "--config", "file not found")
+    assert_named_error(*run(capsys, "compare", "--config", missing)[::2], "--config", "no such file")
     broken = tmp_path / "broken.yaml"
     broken.write_text("num_agents: [1, 2\n")
     assert_named_error(*run(capsys, "config", "validate", str(broken))[::2], "not valid YAML")
@@ -157,9 +190,9 @@ def test_bad_input_gives_named_errors_and_exit_code_2(capsys: pytest.CaptureFixt
     assert_named_error(*run(capsys, "simulate", "--policy", "nope")[::2], "unknown policy 'nope'")
     assert_named_error(*run(capsys, "compare", "--episodes", "0")[::2], "--episodes")
     assert_named_error(*run(capsys, "compare", "--seed", "-1")[::2], "--seed")
-    assert_named_error(*run(capsys, "simulate", "--policy", "random", "--steps", "0")[::2], "--steps")
+    assert_named_error(*run(capsys, "simulate", "--policy", "random", "--episode-length", "0")[::2], "--episode-length")
     assert_named_error(*run(capsys, "simulate", "--policy", "random", "--seed", "-2")[::2], "--seed")
-    assert_named_error(*run(capsys, "simulate", "--policy", "random", "--log", "x.txt")[::2], "--log")
+    assert_named_error(*run(capsys, "simulate", "--policy", "random", "-o", "x.txt")[::2], "--out")
     assert_named_error(*run(capsys, "config", "export", "--out", str(tmp_path / "no" / "dir.yaml"))[::2], "--out")
     assert_named_error(*run(capsys, "compare", "--episodes", "many")[::2], "--episodes")
     assert_named_error(*run(capsys, "frobnicate")[::2], "invalid choice")

@@ -229,3 +229,44 @@ def test_the_default_scenario_meets_the_calibration_targets() -> None:
         for preset in ("easy", "balanced", "hard")
     }
     assert hours["easy"] < hours["balanced"] < hours["hard"]
+
+
+def test_episodes_carry_the_scenario_and_paired_differences_are_seeded() -> None:
+    from rl_environments.ticket_routing.evaluation import paired_differences, scenario_name
+
+    small = EnvironmentConfig(episode_length=60)
+    frame = evaluate_many(["random", "skill_load"], small, episodes=6, seed=3)
+    assert set(frame["scenario"]) == {"custom"}
+    assert scenario_name("easy") == "easy" and scenario_name(None) == "default"
+    assert scenario_name(EnvironmentConfig.preset("hard")) == "hard"
+    assert scenario_name("config/custom_config.yaml") == "custom_config"
+    paired = paired_differences(frame, "random", ["csat_pct", "expertise_match_pct", "tickets_rejected"], seed=1)
+    assert list(paired["policy"]) == ["skill_load"] * 3
+    row = paired.set_index("kpi").loc["expertise_match_pct"]
+    a = frame[frame["policy"] == "skill_load"].set_index("seed")["expertise_match_pct"]
+    b = frame[frame["policy"] == "random"].set_index("seed")["expertise_match_pct"]
+    assert row["mean_diff"] == pytest.approx((a - b).mean())
+    assert row["ci95_low"] <= row["mean_diff"] <= row["ci95_high"]
+    assert row["ci95_low"] > 0 and row["verdict"] == "better"  # skill-based routing matches experts far more often
+    again = paired_differences(frame, "random", ["csat_pct", "expertise_match_pct", "tickets_rejected"], seed=1)
+    pd.testing.assert_frame_equal(paired, again)
+    # Pairing removes the shared episode-to-episode variation: the paired interval is narrower.
+    separate = summarize(frame, ["expertise_match_pct"]).set_index("policy")
+    widths = separate["ci95_high"] - separate["ci95_low"]
+    assert row["ci95_high"] - row["ci95_low"] < widths.max()
+    with pytest.raises(ValueError, match="baseline: invalid value 'nope'"):
+        paired_differences(frame, "nope")
+    with pytest.raises(ValueError, match="resamples: invalid value 5"):
+        paired_differences(frame, "random", resamples=5)
+    with pytest.raises(ValueError, match="kpis: unknown KPI 'x'"):
+        paired_differences(frame, "random", ["x"])
+
+
+def test_compare_with_a_baseline_writes_paired_csv(tmp_path: Path) -> None:
+    summary = compare(
+        ["random", "least_loaded"], "easy", episodes=2, seed=0, out_dir=tmp_path, baseline="random", scenario="mine"
+    )
+    paired = pd.read_csv(tmp_path / "paired.csv")
+    assert set(paired["baseline"]) == {"random"} and set(paired["policy"]) == {"least_loaded"}
+    assert summary.attrs["paired"]["kpi"].tolist() == paired["kpi"].tolist()
+    assert set(pd.read_csv(tmp_path / "episodes.csv")["scenario"]) == {"mine"}

@@ -24,36 +24,16 @@ import pandas as pd
 
 from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS, TICKET_TYPES, EnvironmentConfig
 from rl_environments.ticket_routing.core.environment import ConfigLike, TicketRoutingEnv, resolve_config
+from rl_environments.ticket_routing.core.kpi_catalog import CHART_KPIS, MAIN_KPIS, kpi
 from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
 from rl_environments.ticket_routing.policies import Policy, make_policy
 
 PolicyLike = str | Policy
 
-MAIN_KPIS: tuple[str, ...] = (
-    "mean_resolution_hours",
-    "p90_resolution_hours",
-    "csat_pct",
-    "sla_compliance_pct",
-    "expertise_match_pct",
-    "mean_utilization_pct",
-    "workload_gini",
-    "tickets_rejected",
-    "episode_return",
-)
-"""KPIs shown by default in tables and charts."""
-
-CHART_KPIS: tuple[str, ...] = (
-    "mean_resolution_hours",
-    "p90_resolution_hours",
-    "csat_pct",
-    "sla_compliance_pct",
-    "mean_utilization_pct",
-    "workload_gini",
-)
-"""KPIs drawn in the comparison chart, one panel each."""
-
-ID_COLUMNS: tuple[str, ...] = ("policy", "episode", "seed")
+ID_COLUMNS: tuple[str, ...] = ("policy", "scenario", "episode", "seed")
+BOOTSTRAP_RESAMPLES = 2000
+"""Bootstrap resamples for the paired differences of :func:`paired_differences`."""
 DEFAULT_BATCH = 16
 """Episodes simulated side by side in one vector environment."""
 
@@ -90,6 +70,21 @@ def mean_ci95(values: Sequence[float] | np.ndarray) -> tuple[float, float, float
     return mean, mean - half, mean + half, n
 
 
+def scenario_name(config: ConfigLike) -> str:
+    """A name for the scenario of ``config``: the preset's name, the YAML file's stem, ``default``
+    for the defaults, a preset's name when the config equals it, else ``custom``."""
+    if isinstance(config, (str, Path)):
+        name = str(config)
+        return name if name in EnvironmentConfig.preset_names() else Path(name).stem
+    cfg = resolve_config(config)
+    if cfg == EnvironmentConfig():
+        return "default"
+    for name in EnvironmentConfig.preset_names():
+        if EnvironmentConfig.preset(name) == cfg:
+            return name
+    return "custom"
+
+
 def _policy(policy: PolicyLike, config: EnvironmentConfig, seed: int) -> Policy:
     if isinstance(policy, str):
         return make_policy(policy, config, seed)
@@ -116,17 +111,20 @@ def evaluate(
     log_steps: bool = False,
     batch_size: int = DEFAULT_BATCH,
     progress: bool = False,
+    scenario: str | None = None,
 ) -> pd.DataFrame:
     """Run ``episodes`` episodes of ``policy`` (a name or a :class:`Policy`) and return one row per episode.
 
-    Columns: ``policy``, ``episode``, ``seed`` (the env seed, ``seed + episode``), ``episode_return``
-    and every scalar KPI of ``env.kpis()``. Episodes run side by side in a
+    Columns: ``policy``, ``scenario`` (``scenario``, default :func:`scenario_name` of ``config``),
+    ``episode``, ``seed`` (the env seed, ``seed + episode``), ``episode_return`` and every scalar
+    KPI of ``env.kpis()``. Episodes run side by side in a
     :class:`TicketRoutingVectorEnv` (``batch_size`` at a time) through ``act_batch``. With
     ``log_steps=True`` they run one by one through ``act`` instead, and the step logs of all
     episodes (see :func:`episode_log`) are attached as ``result.attrs["step_log"]``.
     """
     cfg = resolve_config(config)
     _check_run(episodes, seed)
+    label = scenario_name(config) if scenario is None else str(scenario)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: invalid value {batch_size!r}; must be an integer >= 1")
     pol = _policy(policy, cfg, seed)
@@ -138,13 +136,13 @@ def evaluate(
                 log, kpis, ret = _run_single(pol, cfg, seed + k, trace)
                 log.insert(0, "episode", k)
                 logs.append(log)
-                rows.append(_row(pol.name, k, seed + k, ret, kpis))
+                rows.append(_row(pol.name, label, k, seed + k, ret, kpis))
                 bar.advance(1)
         else:
             for start in range(0, episodes, batch_size):
                 count = min(batch_size, episodes - start)
                 for j, (kpis, ret) in enumerate(_run_batch(pol, cfg, seed + start, count, trace)):
-                    rows.append(_row(pol.name, start + j, seed + start + j, ret, kpis))
+                    rows.append(_row(pol.name, label, start + j, seed + start + j, ret, kpis))
                 bar.advance(count)
     result: pd.DataFrame = pd.DataFrame(rows)
     if log_steps:
@@ -154,8 +152,16 @@ def evaluate(
     return result
 
 
-def _row(name: str, episode: int, env_seed: int, episode_return: float, kpis: Mapping[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"policy": name, "episode": episode, "seed": env_seed, "episode_return": episode_return}
+def _row(
+    name: str, scenario: str, episode: int, env_seed: int, episode_return: float, kpis: Mapping[str, Any]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "policy": name,
+        "scenario": scenario,
+        "episode": episode,
+        "seed": env_seed,
+        "episode_return": episode_return,
+    }
     for key, value in kpis.items():
         if key != "utilization_per_agent":
             row[key] = value.item() if isinstance(value, np.generic) else value
@@ -267,13 +273,15 @@ def evaluate_many(
     *,
     trace: ArrivalTrace | None = None,
     progress: bool = False,
+    scenario: str | None = None,
 ) -> pd.DataFrame:
     """:func:`evaluate` for several policies on the same seeds, concatenated (one row per episode)."""
     cfg = resolve_config(config)
     items = list(policies)
     if not items:
         raise ValueError("policies: expected at least one policy")
-    frames = [evaluate(p, cfg, episodes, seed, trace=trace, progress=progress) for p in items]
+    label = scenario_name(config) if scenario is None else scenario
+    frames = [evaluate(p, cfg, episodes, seed, trace=trace, progress=progress, scenario=label) for p in items]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -282,7 +290,8 @@ def summarize(episodes: pd.DataFrame, kpis: Sequence[str] | None = None) -> pd.D
 
     Returns a tidy frame with columns ``policy``, ``kpi``, ``mean``, ``ci95_low``, ``ci95_high``,
     ``std``, ``n`` (policies in their first-seen order). NaN KPIs (e.g. no critical ticket resolved
-    in an episode) are left out of that KPI's statistics.
+    in an episode) are left out of that KPI's statistics. Intervals are clipped to the values the
+    KPI can take (``kpi_catalog``): a count's never goes below zero, a percentage's never above 100.
     """
     if kpis is None:
         kpis = [c for c in episodes.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(episodes[c])]
@@ -292,15 +301,92 @@ def summarize(episodes: pd.DataFrame, kpis: Sequence[str] | None = None) -> pd.D
     rows: list[dict[str, Any]] = []
     for name in dict.fromkeys(episodes["policy"]):
         part = episodes[episodes["policy"] == name]
-        for kpi in kpis:
-            values = part[kpi].to_numpy(dtype=np.float64)
+        for kpi_name in kpis:
+            values = part[kpi_name].to_numpy(dtype=np.float64)
             mean, low, high, n = mean_ci95(values)
+            low, high = kpi(kpi_name).clip(low, high)
             std = float(np.nanstd(values, ddof=1)) if n > 1 else math.nan
             rows.append(
-                {"policy": name, "kpi": kpi, "mean": mean, "ci95_low": low, "ci95_high": high, "std": std, "n": n}
+                {"policy": name, "kpi": kpi_name, "mean": mean, "ci95_low": low, "ci95_high": high, "std": std, "n": n}
             )
     summary: pd.DataFrame = pd.DataFrame(rows)
     return summary
+
+
+def paired_differences(
+    episodes: pd.DataFrame,
+    baseline: str,
+    kpis: Sequence[str] | None = None,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per policy and KPI: the mean paired difference ``policy - baseline`` with a bootstrap 95% CI.
+
+    Episodes are paired by ``scenario`` and ``seed``: both policies faced the same tickets (common
+    random numbers), so the interval excludes the variation between episodes that both share and
+    is much narrower than comparing two separate intervals. The interval is the percentile
+    bootstrap of the mean difference over ``resamples`` resamples of the pairs, drawn from a
+    generator seeded with ``seed`` (the same inputs give the same interval). Pairs where either
+    value is NaN are left out.
+
+    Returns columns ``policy``, ``baseline``, ``kpi``, ``mean_diff``, ``ci95_low``, ``ci95_high``,
+    ``n`` and ``verdict`` (``better``/``worse`` when the interval excludes 0 and the KPI has a
+    direction, ``no clear difference`` when it includes 0, else empty).
+    """
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 100:
+        raise ValueError(f"resamples: invalid value {resamples!r}; must be an integer >= 100")
+    policies = list(dict.fromkeys(episodes["policy"]))
+    if baseline not in policies:
+        raise ValueError(f"baseline: invalid value {baseline!r}; evaluated policies: {', '.join(map(str, policies))}")
+    if kpis is None:
+        kpis = [c for c in MAIN_KPIS if c in episodes.columns]
+    unknown = [k for k in kpis if k not in episodes.columns]
+    if unknown:
+        raise ValueError(f"kpis: unknown KPI {unknown[0]!r}; available: {', '.join(map(str, episodes.columns))}")
+    keys = [c for c in ("scenario", "seed") if c in episodes.columns]
+    base = episodes[episodes["policy"] == baseline].set_index(keys)
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    for name in policies:
+        if name == baseline:
+            continue
+        other = episodes[episodes["policy"] == name].set_index(keys)
+        common = other.index.intersection(base.index)
+        for kpi_name in kpis:
+            diff = other.loc[common, kpi_name].to_numpy(np.float64) - base.loc[common, kpi_name].to_numpy(np.float64)
+            diff = diff[np.isfinite(diff)]
+            n = int(diff.size)
+            mean = float(diff.mean()) if n else math.nan
+            low = high = math.nan
+            if n > 1:
+                means = diff[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+                low, high = (float(q) for q in np.percentile(means, [2.5, 97.5]))
+            rows.append(
+                {
+                    "policy": name,
+                    "baseline": baseline,
+                    "kpi": kpi_name,
+                    "mean_diff": mean,
+                    "ci95_low": low,
+                    "ci95_high": high,
+                    "n": n,
+                    "verdict": _verdict(kpi_name, low, high),
+                }
+            )
+    result: pd.DataFrame = pd.DataFrame(rows)
+    return result
+
+
+def _verdict(kpi_name: str, low: float, high: float) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    if low <= 0.0 <= high:
+        return "no clear difference"
+    better = kpi(kpi_name).higher_is_better
+    if better is None:
+        return "higher" if low > 0 else "lower"
+    return "better" if (low > 0) == better else "worse"
 
 
 def summary_table(summary: pd.DataFrame, kpis: Sequence[str] = MAIN_KPIS) -> pd.DataFrame:
@@ -320,23 +406,33 @@ def compare(
     trace: ArrivalTrace | None = None,
     out_dir: str | Path | None = None,
     progress: bool = False,
+    baseline: str | None = None,
+    scenario: str | None = None,
 ) -> pd.DataFrame:
     """Evaluate every policy on the same seeds and summarise (see :func:`summarize`).
 
-    With ``out_dir``, writes ``episodes.csv`` (one row per policy and episode), ``summary.csv``
-    and ``comparison.png`` (the main KPIs with 95% CIs) there. The per-episode frame is also
-    attached as ``summary.attrs["episodes"]``.
+    With ``baseline`` (a policy's name), also the paired differences against it
+    (:func:`paired_differences`, attached as ``summary.attrs["paired"]``). With ``out_dir``, writes
+    ``episodes.csv`` (one row per policy and episode), ``summary.csv``, ``comparison.png`` (the
+    main KPIs with 95% CIs) and, with a baseline, ``paired.csv`` there. The per-episode frame is
+    also attached as ``summary.attrs["episodes"]``.
     """
-    per_episode = evaluate_many(policies, config, episodes, seed, trace=trace, progress=progress)
+    per_episode = evaluate_many(policies, config, episodes, seed, trace=trace, progress=progress, scenario=scenario)
     summary = summarize(per_episode)
+    paired = None if baseline is None else paired_differences(per_episode, baseline, seed=seed)
     if out_dir is not None:
-        write_outputs(per_episode, summary, out_dir)
+        write_outputs(per_episode, summary, out_dir, paired)
     summary.attrs["episodes"] = per_episode
+    if paired is not None:
+        summary.attrs["paired"] = paired
     return summary
 
 
-def write_outputs(per_episode: pd.DataFrame, summary: pd.DataFrame, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``episodes.csv``, ``summary.csv`` and ``comparison.png`` into ``out_dir`` (created if needed)."""
+def write_outputs(
+    per_episode: pd.DataFrame, summary: pd.DataFrame, out_dir: str | Path, paired: pd.DataFrame | None = None
+) -> dict[str, Path]:
+    """Write ``episodes.csv``, ``summary.csv``, ``comparison.png`` and (with ``paired``) ``paired.csv``
+    into ``out_dir`` (created if needed)."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -346,6 +442,9 @@ def write_outputs(per_episode: pd.DataFrame, summary: pd.DataFrame, out_dir: str
     per_episode.to_csv(paths["episodes"], index=False)
     summary.to_csv(paths["summary"], index=False)
     plot_summary(summary, paths["chart"])
+    if paired is not None:
+        paths["paired"] = out / "paired.csv"
+        paired.to_csv(paths["paired"], index=False)
     return paths
 
 
@@ -364,12 +463,12 @@ def plot_summary(summary: pd.DataFrame, path: str | Path, kpis: Sequence[str] = 
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
     policies = list(dict.fromkeys(summary["policy"]))
     colors = plt.get_cmap("tab10")(np.arange(len(policies)) % 10)
-    for ax, kpi in zip(axes.flat, shown, strict=False):
-        part = summary[summary["kpi"] == kpi].set_index("policy").loc[policies]
+    for ax, kpi_name in zip(axes.flat, shown, strict=False):
+        part = summary[summary["kpi"] == kpi_name].set_index("policy").loc[policies]
         means = part["mean"].to_numpy(dtype=np.float64)
         err = np.vstack([means - part["ci95_low"].to_numpy(), part["ci95_high"].to_numpy() - means])
         ax.bar(range(len(policies)), means, yerr=np.nan_to_num(err), color=colors, capsize=3)
-        ax.set_title(kpi.replace("_", " "), fontsize=10)
+        ax.set_title(kpi(kpi_name).title, fontsize=9)
         ax.set_xticks(range(len(policies)))
         ax.set_xticklabels(policies, rotation=35, ha="right", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
@@ -425,7 +524,9 @@ __all__ = [
     "evaluate",
     "evaluate_many",
     "mean_ci95",
+    "paired_differences",
     "plot_summary",
+    "scenario_name",
     "summarize",
     "summary_table",
     "write_outputs",

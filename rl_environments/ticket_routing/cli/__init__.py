@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rl_environments import __version__
 from rl_environments.ticket_routing.cli import compare, config, fit_trace, plan, simulate, sweep
 from rl_environments.ticket_routing.cli.common import PROG, CliError, Parser
 from rl_environments.ticket_routing.cli.compare import TABLE_COLUMNS, comparison_table
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Route B2B SaaS support tickets: compare routing policies, watch one, manage configurations.",
         epilog="Run 'ticket-routing COMMAND --help' for the options of a command.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for add in SUBCOMMANDS:

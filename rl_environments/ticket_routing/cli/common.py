@@ -32,24 +32,69 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def warn_deprecated(old: str, new: str) -> None:
+    """Tell on stderr that flag ``old`` is deprecated in favour of ``new`` (it still works for one release)."""
+    sys.stderr.write(f"{PROG}: warning: {old} is deprecated and will be removed in the next release; use {new}\n")
+
+
+class DeprecatedFlag(argparse.Action):
+    """An old spelling of an option: stores into the new option's ``dest`` and warns on stderr."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: str = "", **kwargs: Any) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option: str | None = None) -> None:
+        warn_deprecated(str(option), self.new)
+        setattr(namespace, self.dest, values)
+
+
+def add_out_option(parser: argparse.ArgumentParser, metavar: str, help: str, old: str | None = None) -> None:
+    """``-o/--out`` (the one output flag of every subcommand); ``old`` is a deprecated spelling kept working."""
+    parser.add_argument("-o", "--out", metavar=metavar, help=help)
+    if old is not None:
+        parser.add_argument(
+            old, dest="out", metavar=metavar, action=DeprecatedFlag, new="-o/--out", help=argparse.SUPPRESS
+        )
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
+    names = ", ".join(EnvironmentConfig.preset_names())
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--config", metavar="FILE", help="YAML configuration file (default: the default scenario)")
     group.add_argument(
-        "--preset", metavar="NAME", help=f"shipped preset: {', '.join(EnvironmentConfig.preset_names())}"
+        "--config",
+        metavar="NAME|FILE",
+        help=f"a shipped preset ({names}) or a YAML configuration file (default: the default scenario)",
     )
+    group.add_argument("--preset", metavar="NAME", help=f"shipped preset (same as --config NAME): {names}")
 
 
 def load_config(args: argparse.Namespace) -> EnvironmentConfig:
-    """The configuration chosen by ``--config`` / ``--preset`` (default: ``EnvironmentConfig()``)."""
+    """The configuration chosen by ``--config NAME|FILE`` / ``--preset`` (default: ``EnvironmentConfig()``).
+
+    As ``config=`` in Python: an existing file is read; otherwise a preset's name picks the preset.
+    """
     if getattr(args, "config", None):
         path = Path(args.config)
-        if not path.is_file():
-            raise CliError(f"--config: file not found: {path}")
-        return EnvironmentConfig.from_yaml(path)
+        if path.is_file():
+            return EnvironmentConfig.from_yaml(path)
+        if args.config in EnvironmentConfig.preset_names():
+            return EnvironmentConfig.preset(args.config)
+        names = ", ".join(EnvironmentConfig.preset_names())
+        raise CliError(f"--config: no such file and no such preset: {args.config} (presets: {names})")
     if getattr(args, "preset", None):
         return EnvironmentConfig.preset(args.preset)
     return EnvironmentConfig()
+
+
+def scenario_label(args: argparse.Namespace) -> str:
+    """The scenario's name for result files: the preset, the config file's stem, or ``default``."""
+    if getattr(args, "trace", None):
+        return Path(args.trace).name.split(".")[0]
+    if getattr(args, "config", None):
+        name = str(args.config)
+        return name if name in EnvironmentConfig.preset_names() and not Path(name).is_file() else Path(name).stem
+    return str(getattr(args, "preset", None) or "default")
 
 
 def add_limit_options(parser: argparse.ArgumentParser, what: str = "the log") -> None:

@@ -12,25 +12,19 @@ from rl_environments.ticket_routing.cli.common import (
     CliError,
     add_config_options,
     add_limit_options,
+    add_out_option,
     console,
     load_config,
     load_trace,
     model_policies,
+    scenario_label,
 )
+from rl_environments.ticket_routing.core.kpi_catalog import MAIN_KPIS, kpi
 from rl_environments.ticket_routing.policies import POLICY_NAMES, Policy, make_policy
 
-# Columns of the comparison table: KPI, header, number format.
-TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("mean_resolution_hours", "mean resolution h", "{:.1f}"),
-    ("p90_resolution_hours", "p90 resolution h", "{:.1f}"),
-    ("csat_pct", "CSAT %", "{:.1f}"),
-    ("sla_compliance_pct", "SLA met %", "{:.1f}"),
-    ("expertise_match_pct", "expert match %", "{:.1f}"),
-    ("mean_utilization_pct", "utilization %", "{:.1f}"),
-    ("workload_gini", "workload Gini", "{:.3f}"),
-    ("tickets_rejected", "rejected", "{:.1f}"),
-    ("episode_return", "return", "{:.0f}"),
-)
+# Columns of the comparison table: KPI, header (label, unit, direction), number format; from the KPI catalog.
+TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = tuple((k, kpi(k).header, kpi(k).fmt) for k in MAIN_KPIS)
+DIRECTIONS = "↑ higher is better, ↓ lower is better"
 
 
 def add_parser(sub: Any) -> None:
@@ -59,7 +53,12 @@ def add_parser(sub: Any) -> None:
         metavar="PATH",
         help="also evaluate a trained SB3 PPO/MaskablePPO model (.zip; repeatable; needs the train extra)",
     )
-    p.add_argument("--out", metavar="DIR", help="write episodes.csv, summary.csv and comparison.png here")
+    p.add_argument(
+        "--baseline",
+        metavar="NAME",
+        help="also report each policy's paired difference from this one (same seeds) with bootstrap 95%% CIs",
+    )
+    add_out_option(p, "DIR", "write episodes.csv, summary.csv, comparison.png (and paired.csv with --baseline) here")
     p.add_argument("--trace", metavar="FILE", help="replay the arrivals of a ticket log (CSV, zipped CSV or Parquet)")
     p.add_argument("--mapping", metavar="FILE", help="column mapping of the --trace log (YAML, or a shipped name)")
     p.add_argument("--trace-start", metavar="TIME", help="replay tickets opened from TIME (default: the first)")
@@ -75,7 +74,12 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rl_environments.ticket_routing.evaluation import evaluate_many, summarize, write_outputs
+    from rl_environments.ticket_routing.evaluation import (
+        evaluate_many,
+        paired_differences,
+        summarize,
+        write_outputs,
+    )
 
     config = load_config(args)
     if args.episode_length is not None:
@@ -89,14 +93,25 @@ def run(args: argparse.Namespace) -> int:
         make_policy(name, config)  # fails early, naming the unknown policy
         policies.append(name)
     policies.extend(model_policies(args, config))
+    names = [p if isinstance(p, str) else p.name for p in policies]
+    if args.baseline is not None and args.baseline not in names:
+        raise CliError(
+            f"--baseline: invalid value {args.baseline!r}; it must be one of the compared: {', '.join(names)}"
+        )
     config, trace = load_trace(args, config)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    per_episode = evaluate_many(policies, config, args.episodes, args.seed, trace=trace, progress=progress)
+    per_episode = evaluate_many(
+        policies, config, args.episodes, args.seed, trace=trace, progress=progress, scenario=scenario_label(args)
+    )
     summary = summarize(per_episode)
     out = console()
     out.print(comparison_table(summary, args.episodes, args.seed))
+    paired = None
+    if args.baseline is not None:
+        paired = paired_differences(per_episode, args.baseline, seed=args.seed)
+        out.print(paired_table(paired))
     if args.out:
-        paths = write_outputs(per_episode, summary, args.out)
+        paths = write_outputs(per_episode, summary, args.out, paired)
         for path in paths.values():
             out.print(f"wrote {path}")
     return 0
@@ -109,6 +124,8 @@ def comparison_table(summary: Any, episodes: int, seed: int) -> Any:
     table = Table(
         title=f"Routing policies over {episodes} episodes (seeds {seed}..{seed + episodes - 1}), mean ± 95% CI",
         title_justify="left",
+        caption=f"{DIRECTIONS}; (a–b): a 95% CI cut at a bound (a count is never below 0, a % never above 100)",
+        caption_justify="left",
     )
     table.add_column("policy", style="bold")
     kpis = set(summary["kpi"])
@@ -118,14 +135,52 @@ def comparison_table(summary: Any, episodes: int, seed: int) -> Any:
     for policy in dict.fromkeys(summary["policy"]):
         part = summary[summary["policy"] == policy].set_index("kpi")
         cells = [str(policy)]
-        for kpi, _, fmt in shown:
-            row = part.loc[kpi]
+        for name, _, fmt in shown:
+            row = part.loc[name]
             mean, low, high = float(row["mean"]), float(row["ci95_low"]), float(row["ci95_high"])
+            cells.append(_mean_ci(mean, low, high, fmt))
+        table.add_row(*cells)
+    return table
+
+
+def _mean_ci(mean: float, low: float, high: float, fmt: str) -> str:
+    if mean != mean:
+        return "-"
+    if not (high == high and high > low):
+        return fmt.format(mean)
+    if abs((mean - low) - (high - mean)) <= 1e-9 * max(1.0, abs(mean)):
+        return f"{fmt.format(mean)} ± {fmt.format((high - low) / 2)}"
+    return f"{fmt.format(mean)} ({fmt.format(low)}–{fmt.format(high)})"
+
+
+def paired_table(paired: Any) -> Any:
+    """A rich table: each policy's mean paired difference from the baseline, bootstrap 95% CI, verdict."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    baseline = str(paired["baseline"].iloc[0]) if len(paired) else "-"
+    table = Table(
+        title=f"Paired differences from {baseline} (same seeds): mean and bootstrap 95% CI",
+        title_justify="left",
+        caption=f"{DIRECTIONS}; better/worse: the interval excludes 0",
+        caption_justify="left",
+    )
+    table.add_column("policy", style="bold")
+    shown = [k for k in MAIN_KPIS if k in set(paired["kpi"])]
+    for name in shown:
+        table.add_column(kpi(name).header, justify="right")
+    for policy in dict.fromkeys(paired["policy"]):
+        part = paired[paired["policy"] == policy].set_index("kpi")
+        cells = [str(policy)]
+        for name in shown:
+            row = part.loc[name]
+            fmt = kpi(name).fmt.replace("{:", "{:+")
+            mean, low, high = float(row["mean_diff"]), float(row["ci95_low"]), float(row["ci95_high"])
             if mean != mean:
                 cells.append("-")
-            elif high == high and high > low:
-                cells.append(f"{fmt.format(mean)} ± {fmt.format((high - low) / 2)}")
-            else:
-                cells.append(fmt.format(mean))
+                continue
+            interval = f" [{fmt.format(low)}, {fmt.format(high)}]" if low == low else ""
+            verdict = {"better": " better", "worse": " worse"}.get(str(row["verdict"]), "")
+            cells.append(escape(f"{fmt.format(mean)}{interval}{verdict}"))
         table.add_row(*cells)
     return table

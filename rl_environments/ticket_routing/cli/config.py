@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rl_environments.ticket_routing.cli.common import CliError, Parser, add_config_options, load_config
+from rl_environments.ticket_routing.cli.common import CliError, Parser, add_config_options, add_out_option, load_config
 from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
 
 
@@ -29,7 +29,7 @@ def add_parser(sub: Any) -> None:
     validate.set_defaults(func=_cmd_config_validate)
     export = actions.add_parser("export", help="write a preset (or the default) as a complete YAML file")
     export.add_argument("--preset", metavar="NAME", help="preset to export (default: the default scenario)")
-    export.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+    add_out_option(export, "FILE", "file to write (default: standard output)")
     export.set_defaults(func=_cmd_config_export)
 
 

@@ -86,3 +86,12 @@ class FrameRenderer:
 
     def close(self) -> None:
         self.figure.clear()
+
+
+TEXT_LEGEND = (
+    "legend : t = simulated hours since Monday 00:00 (day 0 = Monday); decision = routing decisions so far\n"
+    "         agent rows: * = may take the ticket now (online with room); on = on shift (y/n);\n"
+    "         load = open tickets / capacity; tech bill feat bug intg = expertise (0-1) for technical, billing,\n"
+    "         feature request, bug report, integration tickets; kpis: SLA and CSAT in %, hours from arrival"
+)
+"""What the columns and marks of :func:`render_text` mean (``ticket-routing simulate --render ansi`` prints it)."""
