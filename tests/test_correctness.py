@@ -12,10 +12,14 @@ import pytest
 from rl_environments.ticket_routing import ArrivalTrace, EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
 from rl_environments.ticket_routing.core import params
 from rl_environments.ticket_routing.core.data_models import WEEKDAYS
+from rl_environments.ticket_routing.core.metrics import open_tickets
 from rl_environments.ticket_routing.core.state_manager import (
     A_ONLINE_HOURS,
     A_UPDATED,
     F_CLOCK,
+    I_RESOLVED,
+    R_HOURS,
+    R_PRIORITY,
     SimulationBudgetError,
 )
 
@@ -302,3 +306,95 @@ def test_a_step_that_needs_too_many_events_raises_a_named_error(monkeypatch: pyt
 def test_default_budget_is_far_above_what_scenarios_need() -> None:
     assert params.event_budget(14) == params.EVENT_WORK_BUDGET // 14
     assert params.event_budget(1000) == params.MIN_EVENT_BUDGET
+
+
+# --------------------------------------------------------------------------- objectives aligned with the KPIs
+def test_holding_cost_equals_weighted_hours_in_system() -> None:
+    """Over an episode the holding component sums to minus the priority-weighted hours every ticket
+    spent in the system: resolved tickets their whole resolution time, open tickets up to the end
+    (tickets that arrived during reset() included)."""
+    cfg = EnvironmentConfig(start_hour_of_week=20, episode_length=300, reward={"holding": 0.5})
+    env = TicketRoutingEnv(cfg)
+    _, info = env.reset(seed=4)
+    total = 0.0
+    for _ in range(cfg.episode_length):
+        _, _, terminated, truncated, info = env.step(int(np.argmax(info["action_mask"])))
+        total += info["reward_components"]["holding"]
+        if terminated or truncated:
+            break
+    sim = env.sim
+    mult = np.asarray(cfg.reward.priority_multipliers)
+    resolved = sim.records[0, : int(sim.ist[0, I_RESOLVED])].astype(np.float64)
+    hours = float(np.sum(mult[resolved[:, R_PRIORITY].astype(int)] * resolved[:, R_HOURS]))
+    waiting, in_service = open_tickets(sim, np.array([0]))
+    hours += float(np.nansum(mult[None, :, None] * waiting) + np.nansum(mult[None, :, None] * in_service))
+    assert env.kpis()["tickets_waiting"] + env.kpis()["tickets_in_service"] > 0
+    assert total == pytest.approx(-0.5 * hours, rel=1e-5)
+
+
+def test_sla_breaches_are_charged_in_the_step_they_happen() -> None:
+    """The scenario of the SLA test above: B passes its target at 8.2 h while in service and D at
+    18.0 h while waiting, both during the second step; nothing breaches during the first."""
+    cfg = config(max_workload=1, max_queue_size=1, episode_length=2, reward={"sla_breach": 3.0})
+    arrivals = trace([0.0, 0.2, 0.4, 10.0], ["billing", "integration", "billing", "billing"], ["critical"] * 4)
+    env = TicketRoutingEnv(cfg, trace=arrivals)
+    env.reset(seed=0)
+    _, _, _, _, info1 = env.step(0)
+    _, _, _, _, info2 = env.step(0)
+    assert info1["reward_components"]["sla_breach"] == 0.0
+    assert info2["reward_components"]["sla_breach"] == -6.0
+
+
+def test_sla_breach_total_counts_every_late_ticket() -> None:
+    cfg = EnvironmentConfig.preset("hard").replace(episode_length=400, reward={"sla_breach": 1.0})
+    env = TicketRoutingEnv(cfg)
+    _, info = env.reset(seed=2)
+    total = 0.0
+    for _ in range(cfg.episode_length):
+        _, _, terminated, truncated, info = env.step(int(np.argmax(info["action_mask"])))
+        total += info["reward_components"]["sla_breach"]
+        if terminated or truncated:
+            break
+    kpis = env.kpis()
+    late = kpis["tickets_resolved"] * (1.0 - kpis["sla_compliance_resolved_pct"] / 100.0)
+    assert -total == pytest.approx(round(late) + kpis["tickets_open_past_sla"])
+    assert -total > 0
+
+
+def test_the_resolution_sla_objective_is_shipped_and_named() -> None:
+    cfg = EnvironmentConfig.named("hard+resolution_sla")
+    assert cfg.num_agents == EnvironmentConfig.preset("hard").num_agents
+    assert (cfg.reward.holding, cfg.reward.sla_breach, cfg.reward.assignment, cfg.reward.expertise) == (
+        0.1,
+        2.0,
+        0.0,
+        0.0,
+    )
+    assert EnvironmentConfig.named("resolution_sla").reward == cfg.reward
+    assert TicketRoutingEnv(config="balanced+resolution_sla").config.reward == cfg.reward
+    with pytest.raises(ValueError, match="objective"):
+        EnvironmentConfig().with_objective("fastest")
+
+
+# --------------------------------------------------------------------------- what a dispatcher sees
+def test_dispatcher_features_by_hand() -> None:
+    """Billing (1 h) at 0.0, technical at 0.5 on one agent on shift Monday 00-12: at the 0.5
+    decision the agent has 0.5 h of billing work left, its shift ends in 11.5 h, and it is
+    Monday 00:30 (hour of week 0.5)."""
+    cfg = config(agents={"shift_start_hour": 0, "shift_hours": 12, "work_days": ["monday"]})
+    env = TicketRoutingEnv(cfg, trace=trace([0.0, 0.5], ["billing", "technical"], ["medium", "high"]))
+    obs, _ = env.reset(seed=0)
+    assert obs["agent_remaining_work"].tolist() == [0.0]
+    assert obs["agent_next_change_hours"].tolist() == [12.0]
+    obs, _, _, _, _ = env.step(0)
+    assert obs["agent_remaining_work"][0] == pytest.approx(0.5)
+    assert obs["agent_next_change_hours"][0] == pytest.approx(11.5)
+    assert obs["agent_change_goes_offline"].tolist() == [1]
+    angle = 2 * np.pi * 0.5 / 168
+    np.testing.assert_allclose(obs["hour_of_week"], [np.sin(angle), np.cos(angle)], rtol=1e-6)
+    assert env.observation_space.contains(obs)
+    nested = TicketRoutingEnv(cfg, observation_layout="nested", trace=env.trace)
+    nobs, _ = nested.reset(seed=0)
+    nobs, *_ = nested.step(0)
+    assert nobs["agents"]["remaining_work"][0] == pytest.approx(0.5)
+    assert nested.observation_space.contains(nobs)

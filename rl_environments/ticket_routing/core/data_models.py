@@ -64,6 +64,7 @@ BUSINESS_WEEK_PROFILE: tuple[tuple[float, ...], ...] = _business_week_profile()
 
 _CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 PRESETS_DIR = _CONFIG_DIR / "presets"
+OBJECTIVES_DIR = _CONFIG_DIR / "objectives"
 DEFAULT_CONFIG_PATH = _CONFIG_DIR / "default_config.yaml"
 
 
@@ -403,6 +404,11 @@ class RewardConfig(_Section):
     """Reward weights. Each name is also a key of ``info["reward_components"]``.
 
     reward = assignment + expertise - resolution - imbalance - invalid_action - rejection
+             - holding - sla_breach
+
+    ``holding`` and ``sla_breach`` are 0 by default; the ``resolution_sla`` objective
+    (:meth:`EnvironmentConfig.with_objective`) uses only them, so the return measures what a
+    support team measures: hours tickets spend in the system and SLA breaches.
     """
 
     assignment: float = 10.0
@@ -421,12 +427,26 @@ class RewardConfig(_Section):
     """Penalty for choosing a full or offline agent (the ticket stays queued)."""
     rejection: float = 10.0
     """Penalty per ticket rejected because the queue was full."""
+    holding: float = 0.0
+    """Penalty per hour each open ticket (waiting or in service) spends in the system, times its
+    priority multiplier, charged continuously: every step pays for the time since the last one."""
+    sla_breach: float = 0.0
+    """Penalty per ticket, charged in the step during which it passes its SLA target (resolved or not)."""
 
     _section: ClassVar[str] = "reward"
     _named: ClassVar[dict[str, tuple[str, ...]]] = {"priority_multipliers": PRIORITIES}
 
     def __post_init__(self) -> None:
-        for name in ("assignment", "expertise", "resolution", "imbalance", "invalid_action", "rejection"):
+        for name in (
+            "assignment",
+            "expertise",
+            "resolution",
+            "imbalance",
+            "invalid_action",
+            "rejection",
+            "holding",
+            "sla_breach",
+        ):
             _set(self, name, _in_range(f"reward.{name}", getattr(self, name), 0.0, 1e6))
         _set(
             self,
@@ -443,6 +463,8 @@ REWARD_COMPONENTS: tuple[str, ...] = (
     "imbalance",
     "invalid_action",
     "rejection",
+    "holding",
+    "sla_breach",
 )
 """Names of the reward components, in the order of the reward arrays; signs are applied."""
 
@@ -596,6 +618,30 @@ class EnvironmentConfig:
         if name not in names:
             raise _fail("preset", name, f"known presets: {', '.join(names)}")
         return cls.from_yaml(PRESETS_DIR / f"{name}.yaml")
+
+    @staticmethod
+    def objective_names() -> tuple[str, ...]:
+        """Names of the shipped objectives (files in ``config/objectives``: a ``reward`` section each)."""
+        return tuple(sorted(p.stem for p in OBJECTIVES_DIR.glob("*.yaml")))
+
+    def with_objective(self, name: str) -> EnvironmentConfig:
+        """A copy whose ``reward`` section is the shipped objective ``name`` (others unchanged)."""
+        names = self.objective_names()
+        if name not in names:
+            raise _fail("objective", name, f"known objectives: {', '.join(names)}")
+        data = load_yaml_mapping(OBJECTIVES_DIR / f"{name}.yaml")
+        if set(data) != {"reward"}:
+            raise ValueError(f"objective {name}: expected only a 'reward' section, got {', '.join(map(str, data))}")
+        return self.replace(reward=RewardConfig._from_mapping(data["reward"], "reward"))
+
+    @classmethod
+    def named(cls, name: str) -> EnvironmentConfig:
+        """A preset, an objective on the default scenario, or ``"preset+objective"`` (``"hard+resolution_sla"``)."""
+        scenario, _, objective = name.partition("+")
+        if not objective and scenario in cls.objective_names():
+            return cls().with_objective(scenario)
+        config = cls.preset(scenario)
+        return config.with_objective(objective) if objective else config
 
     @classmethod
     def default(cls) -> EnvironmentConfig:

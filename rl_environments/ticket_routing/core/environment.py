@@ -21,6 +21,7 @@ from rl_environments.ticket_routing.core.data_models import (
     Ticket,
 )
 from rl_environments.ticket_routing.core.metrics import COUNT_KPIS, compute_kpis
+from rl_environments.ticket_routing.core.params import remaining_work_cap
 from rl_environments.ticket_routing.core.state_manager import (
     F_CLOCK,
     I_DONE,
@@ -82,8 +83,9 @@ def resolve_config(config: ConfigLike = None, **overrides: Any) -> EnvironmentCo
         cfg = EnvironmentConfig.from_dict(config)
     elif isinstance(config, (str, Path)):
         name = str(config)
-        if name in EnvironmentConfig.preset_names():
-            cfg = EnvironmentConfig.preset(name)
+        scenario = name.partition("+")[0]
+        if scenario in EnvironmentConfig.preset_names() or scenario in EnvironmentConfig.objective_names():
+            cfg = EnvironmentConfig.named(name)
         else:
             cfg = EnvironmentConfig.from_yaml(name)
     else:
@@ -105,6 +107,10 @@ def observation_space_for(config: EnvironmentConfig, layout: str = "flat") -> sp
     time_step: spaces.Space[Any] = spaces.Discrete(config.episode_length + 1)
     workload = spaces.Box(0.0, float(config.max_workload), shape=(a,), dtype=np.float32)
     availability = spaces.MultiBinary(a)
+    hour_of_week = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+    next_change = spaces.Box(0.0, 168.0, shape=(a,), dtype=np.float32)
+    change_goes_offline = spaces.MultiBinary(a)
+    remaining_work = spaces.Box(0.0, np.float32(remaining_work_cap(config)), shape=(a,), dtype=np.float32)
     if layout == "flat":
         return spaces.Dict(
             {
@@ -116,6 +122,10 @@ def observation_space_for(config: EnvironmentConfig, layout: str = "flat") -> sp
                 "agent_availability": availability,
                 "queue_size": queue_size,
                 "time_step": time_step,
+                "hour_of_week": hour_of_week,
+                "agent_next_change_hours": next_change,
+                "agent_change_goes_offline": change_goes_offline,
+                "agent_remaining_work": remaining_work,
             }
         )
     if layout == "nested":
@@ -127,10 +137,14 @@ def observation_space_for(config: EnvironmentConfig, layout: str = "flat") -> sp
                         "expertise": spaces.Box(0.0, 1.0, shape=(a, len(TICKET_TYPES)), dtype=np.float32),
                         "workload": workload,
                         "availability": availability,
+                        "next_change_hours": next_change,
+                        "change_goes_offline": change_goes_offline,
+                        "remaining_work": remaining_work,
                     }
                 ),
                 "queue_size": queue_size,
                 "time_step": time_step,
+                "hour_of_week": hour_of_week,
             }
         )
     raise ValueError(f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}")
@@ -385,6 +399,10 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
             sim.obs_workload[0],
             sim.obs_available[0],
             sim.mask[0],
+            sim.obs_clock[0],
+            sim.obs_next_change[0],
+            sim.obs_change_offline[0],
+            sim.obs_remaining_work[0],
         )
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -394,7 +412,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     def _observation(self) -> dict[str, Any]:
         ints = self.sim.obs_int.tolist()[0]
         if self.observation_layout == "flat":
-            age, expertise, workload, available, _ = self._rows
+            age, expertise, workload, available, _, clock, change, offline, work = self._rows
             return {
                 "ticket_type": ints[O_TYPE],
                 "ticket_priority": ints[O_PRIORITY],
@@ -404,6 +422,10 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
                 "agent_availability": available.copy(),
                 "queue_size": ints[O_QUEUE],
                 "time_step": ints[O_STEP],
+                "hour_of_week": clock.copy(),
+                "agent_next_change_hours": change.copy(),
+                "agent_change_goes_offline": offline.copy(),
+                "agent_remaining_work": work.copy(),
             }
         sim = self.sim
         return {
@@ -416,9 +438,13 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
                 "expertise": sim.obs_expertise[0].reshape(self.config.num_agents, len(TICKET_TYPES)).copy(),
                 "workload": sim.obs_workload[0].copy(),
                 "availability": sim.obs_available[0].copy(),
+                "next_change_hours": sim.obs_next_change[0].copy(),
+                "change_goes_offline": sim.obs_change_offline[0].copy(),
+                "remaining_work": sim.obs_remaining_work[0].copy(),
             },
             "queue_size": ints[O_QUEUE],
             "time_step": ints[O_STEP],
+            "hour_of_week": sim.obs_clock[0].copy(),
         }
 
     def _info(self) -> dict[str, Any]:

@@ -67,7 +67,10 @@ P_TRACE_MODE = P_MAX_AGE + 1  # 0 generated arrivals, 1 trace replay, 2 trace re
 P_TRACE_PERIOD = P_TRACE_MODE + 1  # hours after which a looping trace starts again
 P_PRIO_WEIGHT = P_TRACE_PERIOD + 1  # NP attention weights by priority
 P_EVENT_BUDGET = P_PRIO_WEIGHT + NP  # events one environment may process in one step or reset
-P_RATE_TABLE = P_EVENT_BUDGET + 1  # max_workload + 1 values: an agent's total service rate, by load
+P_W_HOLDING = P_EVENT_BUDGET + 1
+P_W_SLA_BREACH = P_W_HOLDING + 1
+P_WORK_CAP = P_W_SLA_BREACH + 1  # upper bound of the remaining-work observation (work-hours)
+P_RATE_TABLE = P_WORK_CAP + 1  # max_workload + 1 values: an agent's total service rate, by load
 P_SIZE = P_RATE_TABLE  # plus max_workload + 1
 
 
@@ -85,6 +88,8 @@ class CompiledParams:
     """(168,) hours from the start of an hour of week to the next availability change (inf if never)."""
     online_cum: FloatArray
     """(num_agents, 169) online hours of each agent from Monday 00:00 to the start of each hour of week."""
+    agent_change: FloatArray
+    """(num_agents, 168) hours from the start of each hour of week to the agent's next change (168 if never)."""
     fixed_expertise: FloatArray
     """(num_agents, NT) expertise used when ``p[P_FIXED_EXPERTISE]`` is 1."""
     trace: FloatArray
@@ -129,6 +134,31 @@ def _hours_to_change(schedule: np.ndarray) -> FloatArray:
             if changes[(h + k) % HOURS_PER_WEEK]:
                 out[h] = float(k)
                 break
+    return out
+
+
+def remaining_work_cap(config: EnvironmentConfig) -> float:
+    """Upper bound of an agent's observed remaining work: a full agent of the slowest speed whose
+    tickets each need ten times the largest mean effort (exponential work exceeds that with
+    probability e^-10)."""
+    return float(config.max_workload * 10.0 * max(_values(config.service.base_effort_hours)) / config.service.min_speed)
+
+
+def agent_hours_to_change(schedule: np.ndarray) -> FloatArray:
+    """(num_agents, 168): hours from the start of each hour of week to that agent's next availability change
+    (168 when its availability never changes)."""
+    num_agents = schedule.shape[0]
+    out = np.full((num_agents, HOURS_PER_WEEK), float(HOURS_PER_WEEK))
+    for a in range(num_agents):
+        row = schedule[a]
+        changes = row != np.roll(row, 1)  # a change at the start of hour h
+        if not changes.any():
+            continue
+        for h in range(HOURS_PER_WEEK):
+            for k in range(1, HOURS_PER_WEEK + 1):
+                if changes[(h + k) % HOURS_PER_WEEK]:
+                    out[a, h] = float(k)
+                    break
     return out
 
 
@@ -184,6 +214,9 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
     p[P_RATE_TABLE + 1 :] = 1.0 / (1.0 + service.switching_overhead * (loads - 1.0))
     p[P_PRIO_WEIGHT : P_PRIO_WEIGHT + NP] = _values(service.priority_weights)
     p[P_EVENT_BUDGET] = event_budget(config.num_agents)
+    p[P_W_HOLDING] = reward.holding
+    p[P_W_SLA_BREACH] = reward.sla_breach
+    p[P_WORK_CAP] = remaining_work_cap(config)
     schedule = agent_schedule(config)
     online_cum = np.zeros((config.num_agents, HOURS_PER_WEEK + 1))
     online_cum[:, 1:] = np.cumsum(schedule, axis=1)
@@ -199,6 +232,7 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
         schedule=schedule,
         hours_to_change=_hours_to_change(schedule),
         online_cum=online_cum,
+        agent_change=agent_hours_to_change(schedule),
         fixed_expertise=fixed,
         trace=trace_arr,
     )

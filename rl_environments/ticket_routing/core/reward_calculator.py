@@ -1,7 +1,7 @@
 """Reward components and customer satisfaction, shared by every simulation kernel.
 
 reward = assignment + expertise_bonus - resolution_penalty - imbalance_penalty
-         - invalid_action_penalty - rejection_penalty
+         - invalid_action_penalty - rejection_penalty - holding - sla_breach
 
 * ``assignment``: ``reward.assignment`` for each valid assignment.
 * ``expertise``: ``reward.expertise * e``, with ``e`` the chosen agent's expertise for the type.
@@ -12,6 +12,9 @@ reward = assignment + expertise_bonus - resolution_penalty - imbalance_penalty
   tickets across agents exceeds ``reward.imbalance_threshold``.
 * ``invalid_action``: ``reward.invalid_action`` when the chosen agent is full or offline.
 * ``rejection``: ``reward.rejection`` per arrival turned away because the queue was full.
+* ``holding``: ``reward.holding * priority_multiplier`` per hour each ticket spends in the system
+  (waiting or in service), charged as time passes, so a step pays for the time since the last.
+* ``sla_breach``: ``reward.sla_breach`` per ticket, in the step during which it passes its target.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from rl_environments.ticket_routing.core.params import (
     P_SLA,
     P_W_ASSIGN,
     P_W_EXPERTISE,
+    P_W_HOLDING,
     P_W_IMBALANCE,
     P_W_INVALID,
     P_W_REJECTION,
     P_W_RESOLUTION,
+    P_W_SLA_BREACH,
 )
 from rl_environments.ticket_routing.core.typing import FloatArray, njit
 
@@ -41,6 +46,8 @@ C_RESOLUTION = REWARD_COMPONENTS.index("resolution")
 C_IMBALANCE = REWARD_COMPONENTS.index("imbalance")
 C_INVALID = REWARD_COMPONENTS.index("invalid_action")
 C_REJECTION = REWARD_COMPONENTS.index("rejection")
+C_HOLDING = REWARD_COMPONENTS.index("holding")
+C_SLA_BREACH = REWARD_COMPONENTS.index("sla_breach")
 NUM_COMPONENTS = len(REWARD_COMPONENTS)
 
 
@@ -66,6 +73,17 @@ def reward_rejection(comps: FloatArray, p: FloatArray) -> None:
 @njit(cache=True, inline="always")
 def reward_resolution(comps: FloatArray, hours: float, priority: int, p: FloatArray) -> None:
     comps[C_RESOLUTION] -= p[P_W_RESOLUTION] * p[P_PRIO_MULT + priority] * hours
+
+
+@njit(cache=True, inline="always")
+def reward_holding(comps: FloatArray, weighted_open: float, hours: float, p: FloatArray) -> None:
+    """``weighted_open`` = sum of the priority multipliers of the open tickets, for ``hours``."""
+    comps[C_HOLDING] -= p[P_W_HOLDING] * weighted_open * hours
+
+
+@njit(cache=True, inline="always")
+def reward_sla_breach(comps: FloatArray, breaches: int, p: FloatArray) -> None:
+    comps[C_SLA_BREACH] -= p[P_W_SLA_BREACH] * breaches
 
 
 @njit(cache=True, inline="always")

@@ -26,19 +26,26 @@ from rl_environments.ticket_routing.core.params import (
     P_EXPERT_THRESHOLD,
     P_MAX_AGE,
     P_MAX_RETRIES,
+    P_PRIO_MULT,
     P_SLA,
     P_START_HOUR,
     P_TRACE_MODE,
+    P_W_HOLDING,
+    P_W_SLA_BREACH,
+    P_WORK_CAP,
     CompiledParams,
     compile_params,
 )
 from rl_environments.ticket_routing.core.reward_calculator import (
+    C_HOLDING,
     NUM_COMPONENTS,
     csat_probability,
     reward_assignment,
+    reward_holding,
     reward_invalid,
     reward_rejection,
     reward_resolution,
+    reward_sla_breach,
 )
 from rl_environments.ticket_routing.core.rng import seed_states, uniform
 from rl_environments.ticket_routing.core.ticket_generator import (
@@ -67,7 +74,8 @@ F_SUM_WAIT = 3  # total hours from arrival to assignment of assigned tickets
 F_STD_INTEGRAL = 4  # integral over time of the workload standard deviation
 F_START = 5  # clock at reset
 F_NEXT_SHIFT = 6  # time of the next availability change not yet applied (inf if none)
-NUM_F = 7
+F_PENDING_HOLD = 7  # holding cost accrued during reset, charged in the first step
+NUM_F = 8
 
 # Integer state columns.
 # The six ticket counters come first, in the order of metrics.COUNT_KPIS, so one slice reads them.
@@ -96,7 +104,9 @@ I_OVER_BUDGET = I_PENDING_REJECTS + 1  # 1 when a step or reset ran out of its e
 I_RESOLVED_P = I_OVER_BUDGET + 1  # NP columns: tickets resolved per priority
 I_SLA_MET_P = I_RESOLVED_P + NP  # NP columns: resolved within the priority's SLA target
 I_REJECTED_P = I_SLA_MET_P + NP  # NP columns: tickets rejected per priority
-NUM_I = I_REJECTED_P + NP
+I_IN_SERVICE_P = I_REJECTED_P + NP  # NP columns: open tickets held by agents, per priority
+I_BREACHES_CHARGED = I_IN_SERVICE_P + NP  # SLA breaches charged so far (sla_breach component)
+NUM_I = I_BREACHES_CHARGED + 1
 
 # The queue is one FIFO ring buffer per priority: queue[i, priority, slot, field]. Arrivals come in
 # time order, so each FIFO is sorted by arrival and the head of the queue is the front of the most
@@ -163,7 +173,7 @@ def _refresh_agent(
     i: int, a: int, ist: IntArray, online: BoolArray, workload: IntArray, capacity: int, obs: ArrayTuple
 ) -> None:
     """Agent ``a``'s load or availability changed: update its observation, mask entry and I_ROOM."""
-    _, _, obs_workload, obs_available, _, mask = obs
+    obs_workload, obs_available, mask = obs[2], obs[3], obs[5]
     has_room = online[i, a] and workload[i, a] < capacity
     if has_room != mask[i, a]:
         ist[i, I_ROOM] += 1 if has_room else -1
@@ -191,6 +201,37 @@ def _head_priority(i: int, ist: IntArray) -> int:
 def _load_std(i: int, ist: IntArray, num_agents: int) -> float:
     mean = ist[i, I_IN_SERVICE] / num_agents
     return float(np.sqrt(max(ist[i, I_LOAD_SQ] / num_agents - mean * mean, 0.0)))
+
+
+@njit(cache=True, inline="always")
+def _weighted_open(i: int, ist: IntArray, p: FloatArray) -> float:
+    """Sum of the priority multipliers of every open ticket (waiting or in service)."""
+    total = 0.0
+    for k in range(NP):
+        total += p[P_PRIO_MULT + k] * (ist[i, I_QCOUNT + k] + ist[i, I_IN_SERVICE_P + k])
+    return total
+
+
+@njit(cache=True, inline="always")
+def _breaches(
+    i: int, fs: FloatArray, ist: IntArray, queue: FloatArray, slots: FloatArray, workload: IntArray, p: FloatArray
+) -> int:
+    """Tickets that have passed their SLA target by now: resolved late, or open past the target."""
+    clock = fs[i, F_CLOCK]
+    size = queue.shape[2]
+    count = 0
+    for k in range(NP):
+        count += ist[i, I_RESOLVED_P + k] - ist[i, I_SLA_MET_P + k]
+        front = ist[i, I_QFRONT + k]
+        for j in range(ist[i, I_QCOUNT + k]):  # oldest first: stop at the first within its target
+            if clock - queue[i, k, (front + j) % size, Q_ARRIVAL] <= p[P_SLA + k]:
+                break
+            count += 1
+    for a in range(workload.shape[1]):
+        for j in range(workload[i, a]):
+            if clock - slots[i, a, j, S_ARRIVAL] > p[P_SLA + int(slots[i, a, j, S_PRIORITY])]:
+                count += 1
+    return count
 
 
 @njit(cache=True, inline="always")
@@ -243,6 +284,7 @@ def _complete(
         slots[i, a, k, f] = slots[i, a, last, f]
     workload[i, a] = last
     ist[i, I_IN_SERVICE] -= 1
+    ist[i, I_IN_SERVICE_P + priority] -= 1
     ist[i, I_LOAD_SQ] += last * last - n * n
     # Recompute (not subtract) the weight sum: exact even when the weights differ by orders of magnitude.
     nxt = np.inf
@@ -349,7 +391,7 @@ def _advance(
     the clock jumps to the next arrival and availability is taken from the schedule. Past the
     event budget the episode ends with ``I_OVER_BUDGET`` set (the Python side raises).
     """
-    p, profile_accept, schedule, hours_to_change, _, trace, online_cum = pt
+    p, profile_accept, schedule, hours_to_change, _, trace, online_cum, _ = pt
     num_agents = workload.shape[1]
     budget = p[P_EVENT_BUDGET]
     events = 0
@@ -374,6 +416,8 @@ def _advance(
             ist[i, I_OVER_BUDGET] = 1
             return True
         fs[i, F_STD_INTEGRAL] += _load_std(i, ist, num_agents) * (t - clock)
+        if p[P_W_HOLDING] > 0.0:
+            reward_holding(comps, _weighted_open(i, ist, p), t - clock, p)
         if t_done <= t_shift and t_done <= t_arrival:
             fs[i, F_CLOCK] = t
             _complete(i, done_agent, fs, ist, rng, expertise, online, workload, slots, stats, records, p, obs, comps)
@@ -403,29 +447,53 @@ def _advance(
 
 
 @njit(cache=True, inline="always")
-def _write_obs(i: int, fs: FloatArray, ist: IntArray, queue: FloatArray, p: FloatArray, obs: ArrayTuple) -> None:
-    """The ticket part of the observation (agents' parts are kept current by ``_refresh_agent``)."""
+def _write_obs(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple) -> None:
+    """The ticket, clock and time-dependent agent parts of the observation (agents' load and
+    availability are kept current by ``_refresh_agent``)."""
+    fs, ist, _, _, online, workload, slots, queue, stats, _ = st
+    p, agent_change = pt[0], pt[7]
     obs_int, obs_age = obs[0], obs[1]
+    obs_clock, obs_change, obs_offline, obs_work = obs[6], obs[7], obs[8], obs[9]
+    clock = fs[i, F_CLOCK]
     priority = _head_priority(i, ist)
     ist[i, I_HEAD] = priority
     if priority >= 0:
         front = ist[i, I_QFRONT + priority]
         obs_int[i, O_TYPE] = int(queue[i, priority, front, Q_TYPE])
         obs_int[i, O_PRIORITY] = priority
-        obs_age[i, 0] = min(fs[i, F_CLOCK] - queue[i, priority, front, Q_ARRIVAL], p[P_MAX_AGE])
+        obs_age[i, 0] = min(clock - queue[i, priority, front, Q_ARRIVAL], p[P_MAX_AGE])
     else:  # terminated: no ticket left; placeholders
         obs_int[i, O_TYPE] = 0
         obs_int[i, O_PRIORITY] = 0
         obs_age[i, 0] = 0.0
     obs_int[i, O_QUEUE] = ist[i, I_QLEN]
     obs_int[i, O_STEP] = ist[i, I_STEP]
+    hour = np.floor(clock)
+    angle = 2.0 * np.pi * (clock - 168.0 * np.floor(clock / 168.0)) / 168.0
+    obs_clock[i, 0] = np.sin(angle)
+    obs_clock[i, 1] = np.cos(angle)
+    h = int(hour) % 168
+    cap = p[P_WORK_CAP]
+    for a in range(workload.shape[1]):
+        obs_change[i, a] = agent_change[a, h] - (clock - hour)
+        obs_offline[i, a] = online[i, a]
+        n = workload[i, a]
+        left = 0.0
+        if n > 0:
+            v = stats[i, A_VWORK, a]
+            if online[i, a]:
+                v += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
+            for j in range(n):
+                left += max(slots[i, a, j, S_TARGET] - v, 0.0) * priority_weight(int(slots[i, a, j, S_PRIORITY]), p)
+        obs_work[i, a] = min(left, cap)
 
 
 @njit(cache=True, inline="always")
 def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: FloatArray) -> None:
     fs, ist, rng, expertise, online, workload, slots, queue, stats, records = st
-    p, profile_accept, schedule, hours_to_change, fixed, trace, _ = pt
+    p, profile_accept, schedule, hours_to_change, fixed, trace, _, _ = pt
     obs_expertise, mask = obs[4], obs[5]
+    comps[:] = 0.0
     fs[i, :] = 0.0
     ist[i, :] = 0
     workload[i, :] = 0
@@ -453,7 +521,8 @@ def _reset_one(i: int, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTuple, comps: F
         ist[i, I_TERMINATED] = 1
         ist[i, I_DONE] = 1
     ist[i, I_PENDING_REJECTS] = ist[i, I_REJECTED]  # charged in the first step's reward
-    _write_obs(i, fs, ist, queue, p, obs)
+    fs[i, F_PENDING_HOLD] = comps[C_HOLDING]  # likewise the holding cost accrued so far
+    _write_obs(i, st, pt, obs)
 
 
 @njit(cache=True)
@@ -502,6 +571,8 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
         for _ in range(ist[i, I_PENDING_REJECTS]):
             reward_rejection(comps, p)
         ist[i, I_PENDING_REJECTS] = 0
+        comps[C_HOLDING] += fs[i, F_PENDING_HOLD]
+        fs[i, F_PENDING_HOLD] = 0.0
         action = actions[i]
         force = False
         priority = ist[i, I_HEAD]
@@ -531,6 +602,7 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
             _schedule_done(i, action, online, workload, stats, p)
             _refresh_agent(i, action, ist, online, workload, capacity, obs)
             ist[i, I_IN_SERVICE] += 1
+            ist[i, I_IN_SERVICE_P + priority] += 1
             ist[i, I_LOAD_SQ] += 2 * n + 1
             stats[i, A_ASSIGNED, action] += 1.0
             ist[i, I_ASSIGNED] += 1
@@ -557,11 +629,15 @@ def step_batch(actions: IntArray, st: ArrayTuple, pt: ArrayTuple, obs: ArrayTupl
         if ended or truncated[i]:
             ist[i, I_DONE] = 1
         over += ist[i, I_OVER_BUDGET]
+        if p[P_W_SLA_BREACH] > 0.0:
+            breaches = _breaches(i, fs, ist, queue, slots, workload, p)
+            reward_sla_breach(comps, breaches - ist[i, I_BREACHES_CHARGED], p)
+            ist[i, I_BREACHES_CHARGED] = breaches
         total = 0.0
         for c in range(comps.shape[0]):
             total += comps[c]
         reward[i] = total
-        _write_obs(i, fs, ist, queue, p, obs)
+        _write_obs(i, st, pt, obs)
     return over
 
 
@@ -632,6 +708,10 @@ class Simulation:
         self.obs_available: Int8Array = np.zeros((n, a), dtype=np.int8)
         self.obs_expertise: Float32Array = np.zeros((n, a * NT), dtype=np.float32)
         self.mask: BoolArray = np.zeros((n, a), dtype=np.bool_)
+        self.obs_clock: Float32Array = np.zeros((n, 2), dtype=np.float32)
+        self.obs_next_change: Float32Array = np.zeros((n, a), dtype=np.float32)
+        self.obs_change_offline: Int8Array = np.zeros((n, a), dtype=np.int8)
+        self.obs_remaining_work: Float32Array = np.zeros((n, a), dtype=np.float32)
         self.reward: FloatArray = np.zeros(n)
         self.components: FloatArray = np.zeros((n, NUM_COMPONENTS))
         self.terminated: BoolArray = np.zeros(n, dtype=np.bool_)
@@ -648,6 +728,7 @@ class Simulation:
             cp.fixed_expertise,
             cp.trace,
             cp.online_cum,
+            cp.agent_change,
         )
         self._st = (
             self.fs,
@@ -668,6 +749,10 @@ class Simulation:
             self.obs_available,
             self.obs_expertise,
             self.mask,
+            self.obs_clock,
+            self.obs_next_change,
+            self.obs_change_offline,
+            self.obs_remaining_work,
         )
         self._out = (self.reward, self.components, self.terminated, self.truncated)
         self._step: Any = step_batch

@@ -235,6 +235,10 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
                 "agent_availability": sim.obs_available.copy(),
                 "queue_size": ints[:, O_QUEUE].copy(),
                 "time_step": ints[:, O_STEP].copy(),
+                "hour_of_week": sim.obs_clock.copy(),
+                "agent_next_change_hours": sim.obs_next_change.copy(),
+                "agent_change_goes_offline": sim.obs_change_offline.copy(),
+                "agent_remaining_work": sim.obs_remaining_work.copy(),
             }
         return {
             "current_ticket": {
@@ -246,9 +250,13 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
                 "expertise": sim.obs_expertise.reshape(self.num_envs, self.config.num_agents, len(TICKET_TYPES)).copy(),
                 "workload": sim.obs_workload.copy(),
                 "availability": sim.obs_available.copy(),
+                "next_change_hours": sim.obs_next_change.copy(),
+                "change_goes_offline": sim.obs_change_offline.copy(),
+                "remaining_work": sim.obs_remaining_work.copy(),
             },
             "queue_size": ints[:, O_QUEUE].copy(),
             "time_step": ints[:, O_STEP].copy(),
+            "hour_of_week": sim.obs_clock.copy(),
         }
 
     def _info(self, ended: BoolArray | None, rows: BoolArray | None = None) -> dict[str, Any]:
