@@ -40,6 +40,10 @@ def situation(
         "agent_availability": np.ones(A, dtype=np.int8),
         "queue_size": np.int64(1),
         "time_step": np.int64(0),
+        "hour_of_week": np.array([0.0, 1.0], dtype=np.float32),  # Monday 00:00
+        "agent_next_change_hours": np.full(A, 168.0, dtype=np.float32),
+        "agent_change_goes_offline": np.ones(A, dtype=np.int8),
+        "agent_remaining_work": np.zeros(A, dtype=np.float32),
     }
 
 
@@ -53,6 +57,10 @@ def random_batch(rng: np.random.Generator, n: int) -> tuple[dict[str, Any], np.n
         "agent_availability": np.ones((n, A), dtype=np.int8),
         "queue_size": rng.integers(1, 50, n),
         "time_step": np.zeros(n, dtype=np.int64),
+        "hour_of_week": np.stack([np.sin(angle := rng.random(n) * 2 * np.pi), np.cos(angle)], axis=1),
+        "agent_next_change_hours": (rng.random((n, A)) * 168).astype(np.float32),
+        "agent_change_goes_offline": np.ones((n, A), dtype=np.int8),
+        "agent_remaining_work": (rng.random((n, A)) * 20).astype(np.float32),
     }
     masks = rng.random((n, A)) < 0.5
     masks[np.arange(n), rng.integers(0, A, n)] = True  # at least one valid agent per row
@@ -233,3 +241,38 @@ def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="reserve"):
         PrioritySedPolicy(CONFIG, reserve=(0, 1))
     assert "least_loaded" in repr(make_policy("least_loaded", CONFIG))
+
+
+def test_shift_sed_avoids_an_agent_about_to_go_offline() -> None:
+    """Two agents on weekday shifts: agent 0 (an expert) works 08-17, agent 1 (a generalist) 12-21.
+    At 16:00 on a Monday a 3 h technical ticket would take agent 0 one hour today and the rest
+    tomorrow morning; agent 1, slower but on shift until 21:00, finishes it tonight. ``priority_sed``
+    looks only at speed and picks agent 0; ``shift_sed`` picks agent 1."""
+    cfg = EnvironmentConfig(
+        num_agents=2,
+        agents={"shift_start_hour": 8, "shift_hours": 9, "shift_stagger_hours": 4},
+        service={"base_effort_hours": [3.0] * 5, "switching_overhead": 0.0},
+    )
+    angle = 2 * np.pi * 16.0 / 168.0
+    obs = {
+        "ticket_type": np.int64(TECH),
+        "ticket_priority": np.int64(2),
+        "ticket_age": np.zeros(1, dtype=np.float32),
+        "agent_expertise": np.array([[1.0] * 5, [0.6] * 5], dtype=np.float32).reshape(-1),
+        "agent_workload": np.zeros(2, dtype=np.float32),
+        "agent_availability": np.ones(2, dtype=np.int8),
+        "queue_size": np.int64(1),
+        "time_step": np.int64(0),
+        "hour_of_week": np.array([np.sin(angle), np.cos(angle)], dtype=np.float32),
+        "agent_next_change_hours": np.array([1.0, 5.0], dtype=np.float32),
+        "agent_change_goes_offline": np.ones(2, dtype=np.int8),
+        "agent_remaining_work": np.zeros(2, dtype=np.float32),
+    }
+    mask = np.ones(2, dtype=np.bool_)
+    assert make_policy("priority_sed", cfg, seed=0).act(obs, mask) == 0
+    shift = make_policy("shift_sed", cfg, seed=0)
+    assert shift.act(obs, mask) == 1
+    # Agent 0 needs 3 h of online time: 1 h today (16-17), 2 h from 08:00 tomorrow -> 18 h;
+    # agent 1 needs 3 / (0.25 + 0.75 * 0.6) = 4.29 h, all before 21:00.
+    hours = shift.expected_hours({k: np.asarray(v)[None, ...] for k, v in obs.items()})  # type: ignore[attr-defined]
+    np.testing.assert_allclose(hours[0], [18.0, 3.0 / 0.7], rtol=1e-5)

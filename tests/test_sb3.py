@@ -60,7 +60,7 @@ SKILLS = EnvironmentConfig.from_dict(
     }
 )
 SHORT = EnvironmentConfig(episode_length=5)
-NORM_KEYS = ["ticket_age", "agent_workload"]
+NORM_KEYS = ["ticket_age", "agent_workload", "agent_next_change_hours", "agent_remaining_work"]
 
 
 def _valid_actions(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -176,7 +176,10 @@ def test_adapter_errors_name_the_problem() -> None:
 
 # --------------------------------------------------------------------- learning through the adapter
 def _train(algo: type[Any], tmp_path: Path, **kwargs: Any) -> Path:
-    env = VecMonitor(TicketRoutingSB3VecEnv(8, SKILLS))
+    # Shift and remaining-work inputs are in hours: standardise them, as train_sb3_ppo.py does.
+    raw = TicketRoutingSB3VecEnv(8, SKILLS)
+    keys = normalized_keys(raw.observation_space)  # type: ignore[arg-type]
+    env = VecNormalize(VecMonitor(raw), norm_obs_keys=keys, norm_reward=False)
     model = algo(
         "MultiInputPolicy",
         env,
@@ -192,6 +195,7 @@ def _train(algo: type[Any], tmp_path: Path, **kwargs: Any) -> Path:
     model.learn(total_timesteps=4096)
     path = tmp_path / "model.zip"
     model.save(path)
+    save_normalization(env, tmp_path)
     return path
 
 
@@ -323,7 +327,8 @@ def test_engineered_observation_space_and_values() -> None:
         np.testing.assert_array_equal(obs[TICKET_EXPERTISE_KEY][i], expertise[i, :, obs["ticket_type"][i]])
     for key in SCALAR_KEYS:
         assert obs[key].shape == (3, 1) and obs[key].dtype == np.float32
-    assert set(normalized_keys(venv.observation_space)) == {"ticket_age", "agent_workload", *SCALAR_KEYS}
+    expected = {"ticket_age", "agent_workload", "agent_next_change_hours", "agent_remaining_work", *SCALAR_KEYS}
+    assert set(normalized_keys(venv.observation_space)) == expected
     assert set(normalized_keys(TicketRoutingSB3VecEnv(1, SHORT).observation_space)) == set(NORM_KEYS)
     obs, *_ = venv.step(np.zeros(3, dtype=np.int64))
     assert obs["time_step"][0, 0] == 1.0

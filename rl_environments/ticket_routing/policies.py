@@ -14,6 +14,7 @@ randomness (random choice and tie-breaking) comes from a generator seeded by ``r
 | `best_expertise`  | the valid agent with the highest expertise for the ticket type               |
 | `skill_load`      | expertise minus ``load_weight`` times the fraction of capacity in use         |
 | `priority_sed`    | shortest expected delay, with capacity reserved for urgent tickets           |
+| `shift_sed`       | expected delay from each agent's remaining work and shift schedule           |
 
 >>> from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv
 >>> config = EnvironmentConfig()
@@ -33,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES, EnvironmentConfig
+from rl_environments.ticket_routing.core.params import agent_schedule
 
 NUM_TYPES = len(TICKET_TYPES)
 _TIE_BREAK = 1e-6  # random jitter that only breaks exact ties between equal scores
@@ -251,6 +253,72 @@ class PrioritySedPolicy(ScorePolicy):
         return -(hours + penalty)
 
 
+class ShiftSedPolicy(PrioritySedPolicy):
+    """Expected-delay routing that knows each agent's remaining work and shift schedule.
+
+    Like ``priority_sed`` (same trunk reservation), but the expected delay is in wall-clock hours:
+
+    * the agent's *online* time needed: under processor sharing the new ticket (work ``w``) is done
+      once the agent has delivered ``w`` plus ``min(R, n * w)`` of the work already open (``R``, from
+      the observation's ``agent_remaining_work``), at ``1 / (1 + s * n)`` work-hours per hour;
+    * converted to wall-clock time through the agent's weekly schedule from the current hour of
+      week (``hour_of_week``): work that does not fit before the shift ends resumes at the next
+      shift, so an agent about to go offline is chosen only when waiting for it is still faster.
+    """
+
+    name = "shift_sed"
+
+    def __init__(
+        self,
+        config: EnvironmentConfig,
+        seed: int | None = None,
+        *,
+        reserve: tuple[int, ...] | None = None,
+    ) -> None:
+        super().__init__(config, seed, reserve=reserve)
+        schedule = agent_schedule(config).astype(np.float64)
+        self._schedule = schedule
+        self._week_online = schedule.sum(axis=1)
+        two_weeks = np.concatenate([schedule, schedule], axis=1)
+        self._cumulative = np.concatenate([np.zeros((schedule.shape[0], 1)), np.cumsum(two_weeks, axis=1)], axis=1)
+
+    def expected_hours(self, obs: Mapping[str, NDArray[Any]]) -> NDArray[np.float64]:
+        """(N, A) wall-clock hours until each row's ticket would be resolved at each agent."""
+        n = _workload(obs, self.num_agents)
+        types = np.asarray(obs["ticket_type"], dtype=np.int64).reshape(-1)
+        speed = self._min_speed + (1.0 - self._min_speed) * _expertise(obs, self.num_agents)
+        work = self._effort[types][:, None] / speed
+        remaining = np.asarray(obs["agent_remaining_work"], dtype=np.float64).reshape(-1, self.num_agents)
+        online_needed = (work + np.minimum(remaining, n * work)) * (1.0 + self._switch * n)
+        return self._wall_clock_hours(_hour_of_week(obs), online_needed)
+
+    def _wall_clock_hours(self, start: NDArray[np.float64], online: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Hours from ``start`` (hour of week, (N,)) until each agent has been online ``online`` (N, A) hours."""
+        hour = np.floor(start).astype(np.int64) % 168
+        frac = start - np.floor(start)
+        out = np.full(online.shape, np.inf)
+        for a in range(self.num_agents):
+            per_week = self._week_online[a]
+            if per_week <= 0.0:
+                continue
+            cum = self._cumulative[a]
+            before = cum[hour] + frac * self._schedule[a, hour]
+            weeks = np.floor(online[:, a] / per_week)
+            target = before + online[:, a] - weeks * per_week
+            k = np.clip(np.searchsorted(cum, target, side="left"), 1, cum.size - 1)
+            finish = (k - 1) + (target - cum[k - 1])
+            out[:, a] = np.maximum(weeks * 168.0 + finish - (hour + frac), 0.0)
+        return out
+
+
+def _hour_of_week(obs: Mapping[str, NDArray[Any]]) -> NDArray[np.float64]:
+    """(N,) hour of week in [0, 168) from the observation's cyclic ``hour_of_week`` (sin, cos)."""
+    clock = np.asarray(obs["hour_of_week"], dtype=np.float64).reshape(-1, 2)
+    angle = np.mod(np.arctan2(clock[:, 0], clock[:, 1]), 2.0 * np.pi)
+    hours: NDArray[np.float64] = np.mod(angle * 168.0 / (2.0 * np.pi), 168.0)
+    return hours
+
+
 _REGISTRY: dict[str, type[ScorePolicy]] = {
     cls.name: cls
     for cls in (
@@ -260,6 +328,7 @@ _REGISTRY: dict[str, type[ScorePolicy]] = {
         BestExpertisePolicy,
         SkillLoadPolicy,
         PrioritySedPolicy,
+        ShiftSedPolicy,
     )
 }
 

@@ -88,18 +88,24 @@ def engineered_space(space: spaces.Dict) -> spaces.Dict:
 
 def normalized_keys(space: spaces.Dict) -> list[str]:
     """Keys ``VecNormalize`` should standardise: the unbounded-scale ``Box`` entries."""
-    skip = {"agent_expertise", TICKET_EXPERTISE_KEY}  # already in [0, 1]
+    skip = {"agent_expertise", TICKET_EXPERTISE_KEY, "hour_of_week"}  # already in [0, 1] or [-1, 1]
     return [key for key, sub in space.spaces.items() if isinstance(sub, spaces.Box) and key not in skip]
+
+
+DISPATCHER_AGENT_KEYS = ("agent_next_change_hours", "agent_change_goes_offline", "agent_remaining_work")
+"""Per-agent observation keys about shifts and remaining work, fed to :class:`AgentSetExtractor`."""
 
 
 class AgentSetExtractor(BaseFeaturesExtractor):
     """Features for engineered observations: every agent embedded by the same small MLP.
 
-    Agent ``a``'s row (its expertise for the ticket's type, workload, availability and expertise
-    vector) is joined with the ticket's features (type and priority one-hot, age, queue size, step)
-    and embedded by one shared network, so what is learned about one agent applies to all. The
-    features are the agents' embeddings side by side, then their mean (for the critic). Use with
-    ``TicketRoutingSB3VecEnv(..., engineered=True)`` and, for a per-agent read-out,
+    Agent ``a``'s row (its expertise for the ticket's type, workload, availability, expertise
+    vector, and, when the observation has them, hours to its next shift change, whether that change
+    takes it offline and its remaining work) is joined with the ticket's features (type and priority
+    one-hot, age, queue size, step, hour of week) and embedded by one shared network, so what is
+    learned about one agent applies to all. The features are the agents' embeddings side by side,
+    then their mean (for the critic). Use with ``TicketRoutingSB3VecEnv(..., engineered=True)``
+    and, for a per-agent read-out,
     ``net_arch={"pi": [], "vf": [64]}``.
     """
 
@@ -110,7 +116,11 @@ class AgentSetExtractor(BaseFeaturesExtractor):
         self.embed_dim = embed_dim
         types = int(observation_space["ticket_type"].n)  # type: ignore[attr-defined]
         priorities = int(observation_space["ticket_priority"].n)  # type: ignore[attr-defined]
-        agent_in, ticket_in = 3 + len(TICKET_TYPES), types + priorities + 3
+        self.agent_keys = tuple(k for k in DISPATCHER_AGENT_KEYS if k in observation_space.spaces)
+        clock = ("hour_of_week",) if "hour_of_week" in observation_space.spaces else ()
+        self.ticket_keys = ("ticket_type", "ticket_priority", "ticket_age", "queue_size", "time_step", *clock)
+        agent_in = 3 + len(TICKET_TYPES) + len(self.agent_keys)
+        ticket_in = types + priorities + 3 + (2 if "hour_of_week" in self.ticket_keys else 0)
         super().__init__(observation_space, features_dim=(self.num_agents + 1) * embed_dim)
         self.mlp = nn.Sequential(
             nn.Linear(agent_in + ticket_in, hidden), nn.Tanh(), nn.Linear(hidden, embed_dim), nn.Tanh()
@@ -119,10 +129,10 @@ class AgentSetExtractor(BaseFeaturesExtractor):
     def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
         torch, obs, a = th, observations, self.num_agents
         n = obs["agent_workload"].shape[0]
-        per_agent = torch.stack([obs[TICKET_EXPERTISE_KEY], obs["agent_workload"], obs["agent_availability"]], dim=2)
+        columns = [obs[TICKET_EXPERTISE_KEY], obs["agent_workload"], obs["agent_availability"]]
+        per_agent = torch.stack(columns + [obs[key] for key in self.agent_keys], dim=2)
         per_agent = torch.cat([per_agent, obs["agent_expertise"].reshape(n, a, len(TICKET_TYPES))], dim=2)
-        keys = ("ticket_type", "ticket_priority", "ticket_age", "queue_size", "time_step")
-        ticket = torch.cat([obs[key].reshape(n, -1) for key in keys], dim=1)
+        ticket = torch.cat([obs[key].reshape(n, -1) for key in self.ticket_keys], dim=1)
         h = self.mlp(torch.cat([per_agent, ticket[:, None, :].expand(-1, a, -1)], dim=2))
         return torch.cat([h.reshape(n, -1), h.mean(dim=1)], dim=1)
 
