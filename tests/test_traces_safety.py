@@ -309,7 +309,7 @@ FUZZ = settings(max_examples=40, deadline=2000, suppress_health_check=[HealthChe
 
 
 @FUZZ
-@given(data=st.binary(max_size=2000), kind=st.sampled_from(["csv", "csv.gz", "zip", "parquet", "tsv"]))
+@given(data=st.binary(max_size=2000), kind=st.sampled_from(["csv", "csv.gz", "zip", "parquet", "tsv", "xes", "xes.gz"]))
 def test_random_bytes_give_a_named_error_or_a_log(tmp_path: Path, data: bytes, kind: str) -> None:
     path = tmp_path / f"fuzz.{kind}"
     path.write_bytes(data)

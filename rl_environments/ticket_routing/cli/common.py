@@ -108,11 +108,16 @@ def add_limit_options(parser: argparse.ArgumentParser, what: str = "the log") ->
         metavar="MB",
         help=f"refuse {what} beyond MB decompressed megabytes (default: {DEFAULT_MAX_MB:,})",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"refuse {what} if a per-ticket field (priority, category...) varies within a ticket of an event log",
+    )
 
 
 def limit_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``max_rows`` / ``max_mb`` keyword arguments of ``TicketLog.read`` given on the command line."""
-    out: dict[str, Any] = {}
+    """The ``max_rows`` / ``max_mb`` / ``strict`` keyword arguments of ``TicketLog.read`` given on the command line."""
+    out: dict[str, Any] = {"strict": True} if getattr(args, "strict", False) else {}
     for name, flag in (("max_rows", "--max-rows"), ("max_mb", "--max-mb")):
         value = getattr(args, name, None)
         if value is not None:
@@ -144,7 +149,7 @@ def load_trace(args: argparse.Namespace, config: EnvironmentConfig) -> tuple[Env
     """The arrival trace to replay in ``compare`` (``--trace FILE``), or ``None`` for generated arrivals,
     with ``config`` set to start at the window's hour of the week and to run until the log is exhausted."""
     if not getattr(args, "trace", None):
-        for option in ("mapping", "trace_start", "trace_end", "max_rows", "max_mb"):
+        for option in ("mapping", "trace_start", "trace_end", "max_rows", "max_mb", "strict"):
             if getattr(args, option, None):
                 raise CliError(f"--{option.replace('_', '-')} needs --trace FILE")
         return config, None

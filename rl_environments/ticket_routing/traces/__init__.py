@@ -11,8 +11,9 @@ a Parquet file or an in-memory table) and the column; imports are bounded in row
 the hour of the week; ``fit_scenario(log)`` estimates an :class:`EnvironmentConfig` from it.
 
 Modules: ``errors`` (the named errors), ``mapping`` (the column mapping), ``reading`` (files to
-tables), ``importing`` (tables to one row per ticket), ``log`` (the log and its replay windows),
-``fitting`` (a scenario from a log).
+tables, within limits), ``xes`` (XES event logs), ``times`` (timestamps and time zones),
+``importing`` (tables to one row per ticket), ``events`` (event logs: rows to tickets), ``log``
+(the log and its replay windows), ``fitting`` (a scenario from a log).
 
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"opened_at": ["2024-01-01 09:30", "2024-01-01 10:15"], "priority": ["high", "low"]})
@@ -27,6 +28,7 @@ from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.traces.errors import (
     DateParseError,
     FitError,
+    InconsistentTicketError,
     LimitError,
     LogFileError,
     MappingError,
@@ -57,6 +59,7 @@ __all__ = [
     "DateParseError",
     "FitError",
     "ImportReport",
+    "InconsistentTicketError",
     "LimitError",
     "LogFileError",
     "MappingError",

@@ -82,3 +82,7 @@ def name_preview(name: object, limit: int = 100) -> str:
     if isinstance(name, str):
         return name if len(name) <= limit else name[: limit - 3] + "..."
     return preview(name, limit)
+
+
+class InconsistentTicketError(TicketLogError):
+    """With ``strict``: a per-ticket field takes different values within one ticket of an event log."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,9 @@ from rl_environments.ticket_routing.traces.errors import (
     UnknownCategoryError,
     UnknownPriorityError,
 )
+from rl_environments.ticket_routing.traces.events import reduce_events
 from rl_environments.ticket_routing.traces.mapping import ColumnMapping, _norm, _type_key
+from rl_environments.ticket_routing.traces.times import map_unique, parse_times
 
 TICKET_COLUMNS = ("opened_at", "ticket_type", "priority", "resolved_at", "category", "assignee", "row")
 
@@ -48,6 +49,8 @@ class ImportReport:
     """Records with fewer cells than the header (the absent cells read as empty)."""
     unit: str = "row"
     """What the ``row`` numbers count: ``line`` (file lines, header = 1) or ``row`` (data rows)."""
+    warnings: tuple[str, ...] = ()
+    """Findings that do not stop the import (fields that vary within a ticket of an event log)."""
 
     @property
     def rows_dropped(self) -> int:
@@ -70,6 +73,7 @@ class ImportReport:
             detail = ", ".join(f"{label} {n:,}" for label, n in counts.items())
             lines.append(f"  read as missing in {column!r}: {sum(counts.values()):,} cells ({detail})")
         lines.append(f"  {self.resolved:,} of {self.rows_used:,} tickets have a resolution time")
+        lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -85,7 +89,7 @@ def _mark_missing(
         listed = np.zeros(len(series), dtype=bool)
         empty = isna
         found: dict[str, int] = {}
-        if series.dtype == object:
+        if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype):
             text = series.where(~isna, "").astype(str).str.strip()
             empty = isna | (text == "").to_numpy(dtype=bool)
             if na_values:
@@ -100,42 +104,8 @@ def _mark_missing(
     return frame, counts
 
 
-def map_unique(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
-    """``func`` of each non-missing cell (``None`` for missing ones), computed once per distinct value."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    table = np.array([func(u) for u in uniques] + [None], dtype=object)
-    out: pd.Series = pd.Series(table[codes], index=series.index, dtype=object)
-    return out
-
-
 def _text(series: pd.Series) -> pd.Series:
     out: pd.Series = series.astype(object).where(series.notna(), None)
-    return out
-
-
-def _parse_times(
-    series: pd.Series, fmt: str | None, column: str, source: str, rows: np.ndarray, unit: str = "row"
-) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        parsed = pd.Series(series)
-    else:
-        text = map_unique(series, lambda v: str(v).strip())
-        parsed = pd.to_datetime(text, format=fmt if fmt is not None else "ISO8601", errors="coerce")
-        bad = parsed.isna() & text.notna() & (text != "")
-        if bad.any():
-            row = int(rows[int(np.flatnonzero(bad.to_numpy(dtype=bool))[0])])
-            value = text[bad].iloc[0]
-            expected = f"format {fmt!r}" if fmt is not None else "ISO 8601 (set timestamp_format in the mapping)"
-            raise DateParseError(
-                f"cannot parse {preview(value)} as a date/time with {expected} ({int(bad.sum())} bad cells)",
-                source=source,
-                row=row,
-                column=column,
-                unit=unit,
-            )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_localize(None)
-    out: pd.Series = parsed.astype("datetime64[ns]")
     return out
 
 
@@ -147,11 +117,13 @@ def import_frame(
     rows: np.ndarray | None = None,
     unit: str = "row",
     counts: dict[str, Any] | None = None,
+    strict: bool = False,
 ) -> tuple[pd.DataFrame, ImportReport]:
     """One row per ticket (columns :data:`TICKET_COLUMNS`, sorted by opening time) and the report.
 
     ``rows`` numbers the records (file lines with ``unit="line"``; default: data rows 1, 2...);
-    ``counts`` adds reading counts to the report (``extra_cells``, ``first_extra``, ``short_rows``).
+    ``counts`` adds reading counts to the report (``extra_cells``, ``first_extra``, ``short_rows``);
+    ``strict`` refuses event logs whose per-ticket fields vary within a ticket.
     """
     cols = mapping.columns
     header = [str(c) for c in frame.columns]
@@ -163,12 +135,18 @@ def import_frame(
     if len(frame) == 0:
         raise LogFileError("no data rows after the header", source=source)
     frame = frame.reset_index(drop=True)
-    frame, missing = _mark_missing(frame, list(dict.fromkeys(cols.values())), mapping.na_values)
+    if mapping.resolved_when is not None and mapping.resolved_when["column"] not in header:
+        column = mapping.resolved_when["column"]
+        raise MissingColumnError(f"column {column!r} (resolved_when) not found", source=source, column=column)
+    frame, missing = _mark_missing(frame, mapping.read_columns, mapping.na_values)
     rows_read = len(frame)
     numbers = np.arange(1, rows_read + 1) if rows is None else np.asarray(rows, dtype=np.int64)
     dropped: dict[str, int] = {}
     keep = pd.Series(True, index=frame.index)
+    later = mapping.ticket_id is not None and mapping.rule("priority") == "last_non_empty"
     for role in ("opened_at", "priority"):
+        if role not in cols or (role == "priority" and later):
+            continue  # a default priority, or checked per ticket
         col = cols[role]
         empty = frame[col].isna() | (frame[col].astype(str).str.strip() == "")
         if empty.any():
@@ -188,24 +166,29 @@ def import_frame(
         raise LogFileError("no usable rows", source=source)
 
     bad_rows = row_numbers.to_numpy()
-    opened = _parse_times(frame[cols["opened_at"]], mapping.timestamp_format, cols["opened_at"], source, bad_rows, unit)
+    opened = parse_times(
+        frame[cols["opened_at"]], mapping.timestamp_format, cols["opened_at"], source, bad_rows, unit, mapping.timezone
+    )
     opened.index = frame.index
 
     def fail(cls: type[TicketLogError], mask: pd.Series, detail: str, column: str) -> None:
         pos = int(np.flatnonzero(mask.to_numpy(dtype=bool))[0])
         raise cls(detail, source=source, row=int(bad_rows[pos]), column=column, unit=unit)
 
-    prio_raw = frame[cols["priority"]]
     table = mapping.priorities or {_norm(p): p for p in PRIORITIES}
+    if mapping.priority is None:
+        prio_raw = pd.Series(mapping.default_priority, index=frame.index, dtype=object)
+    else:
+        prio_raw = frame[mapping.priority]
     priority = map_unique(prio_raw, lambda v: table.get(_norm(v)))
-    unknown = priority.isna()
+    unknown = priority.isna() & prio_raw.notna()
     if unknown.any():
         label = prio_raw[unknown].iloc[0]
         fail(
             UnknownPriorityError,
             unknown,
             f"unknown priority label {preview(label)}; known: {', '.join(table)}",
-            cols["priority"],
+            str(mapping.priority),
         )
 
     defaulted: dict[str, int] = {}
@@ -239,8 +222,14 @@ def import_frame(
         unmapped = pd.Series(False, index=frame.index)
 
     if mapping.resolved_at is not None:
-        resolved = _parse_times(
-            frame[mapping.resolved_at], mapping.timestamp_format, mapping.resolved_at, source, bad_rows, unit
+        resolved = parse_times(
+            frame[mapping.resolved_at],
+            mapping.timestamp_format,
+            mapping.resolved_at,
+            source,
+            bad_rows,
+            unit,
+            mapping.timezone,
         )
         resolved.index = frame.index
         early = resolved.notna() & (resolved < opened)
@@ -269,20 +258,22 @@ def import_frame(
         index=frame.index,
     )
 
+    warnings: list[str] = []
     if mapping.ticket_id is not None:
         ids = _text(frame[mapping.ticket_id])
         if ids.isna().any():
             fail(MissingValueError, ids.isna(), "empty ticket id", mapping.ticket_id)
         tickets["_id"] = ids
+        if mapping.resolved_when is not None:
+            matches = set(mapping.resolved_when["values"])
+            tickets["_resolves"] = map_unique(frame[mapping.resolved_when["column"]], lambda v: _norm(v) in matches)
+            tickets["_resolves"] = tickets["_resolves"].fillna(False).astype(bool)
         if mapping.order_by is not None:
             order = _order_values(frame[mapping.order_by], mapping, source, bad_rows, unit)
             tickets = tickets.assign(_order=order.to_numpy()).sort_values("_order", kind="stable")
-        grouped = tickets.groupby("_id", sort=False)
-        reduced = grouped.tail(1) if mapping.keep == "last" else grouped.head(1)
-        merged = len(tickets) - len(reduced)
+        tickets, merged, warnings = reduce_events(tickets, mapping, source, unit, strict)
         if merged:
             dropped[f"{'earlier' if mapping.keep == 'last' else 'later'} updates of the same ticket"] = merged
-        tickets = reduced
     if tickets["_missing_cat"].any() and mapping.category is not None:
         defaulted["empty category"] = int(tickets["_missing_cat"].sum())
     if tickets["_unmapped"].any():
@@ -299,6 +290,7 @@ def import_frame(
         resolved=int(tickets["resolved_at"].notna().sum()),
         missing=missing,
         unit=unit,
+        warnings=tuple(warnings),
         **(counts or {}),
     )
     return tickets, report

@@ -46,11 +46,13 @@ class TicketLog:
         *,
         max_rows: int = DEFAULT_MAX_ROWS,
         max_mb: float = DEFAULT_MAX_MB,
+        strict: bool = False,
     ) -> TicketLog:
         """Read a log file (CSV, ``.csv.gz``, a zip holding one CSV, or Parquet); ``mapping`` is a
         :class:`ColumnMapping`, a mapping file, a shipped mapping name, or ``None`` for
         :meth:`ColumnMapping.infer`. Files of more than ``max_rows`` records or ``max_mb``
-        decompressed megabytes are refused (:class:`~.errors.LimitError`)."""
+        decompressed megabytes are refused (:class:`~.errors.LimitError`). ``strict`` makes a field
+        that varies within a ticket of an event log an error instead of a warning in the report."""
         p = Path(path)
         limits = ReadLimits(max_rows, max_mb)
         if mapping is not None and not isinstance(mapping, ColumnMapping):
@@ -58,7 +60,8 @@ class TicketLog:
         options: dict[str, Any] = {"limits": limits}
         if mapping is not None:
             options.update(separator=mapping.separator, encoding=mapping.encoding)
-        header = list(read_table(p, None, **options).header)
+        first = read_table(p, None, **options)  # the header (and, for XES, every event)
+        header = list(first.header)
         if mapping is None:
             mapping = ColumnMapping.infer(header)
         missing = [(role, col) for role, col in mapping.columns.items() if col not in header]
@@ -68,7 +71,7 @@ class TicketLog:
             raise MissingColumnError(
                 f"column {col!r} ({role}) not found; the file has: {shown}", source=str(p), column=col
             )
-        raw = read_table(p, list(dict.fromkeys(mapping.columns.values())), **options)
+        raw = first if len(first.frame) else read_table(p, mapping.read_columns, **options)
         tickets, report = import_frame(
             raw.frame,
             mapping,
@@ -76,17 +79,18 @@ class TicketLog:
             rows=raw.rows,
             unit=raw.unit,
             counts={"extra_cells": raw.extra_cells, "first_extra": raw.first_extra, "short_rows": raw.short_rows},
+            strict=strict,
         )
         return cls(tickets, p.name, report)
 
     @classmethod
     def from_frame(
-        cls, frame: pd.DataFrame, mapping: ColumnMapping | None = None, *, source: str = "<frame>"
+        cls, frame: pd.DataFrame, mapping: ColumnMapping | None = None, *, source: str = "<frame>", strict: bool = False
     ) -> TicketLog:
         """Import an in-memory table (cells as text or timestamps) with ``mapping``."""
         if mapping is None:
             mapping = ColumnMapping.infer([str(c) for c in frame.columns])
-        tickets, report = import_frame(frame, mapping, source)
+        tickets, report = import_frame(frame, mapping, source, strict=strict)
         return cls(tickets, source, report)
 
     # ----------------------------------------------------------------- windows and counts

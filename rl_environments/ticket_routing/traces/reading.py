@@ -1,6 +1,7 @@
 """Reading a log file into a table of text cells, within limits.
 
-CSV (``.csv``, ``.txt``, ``.tsv``), gzipped CSV (``.csv.gz``...), a zip holding one CSV, or Parquet.
+CSV (``.csv``, ``.txt``, ``.tsv``), gzipped CSV (``.csv.gz``...), a zip holding one CSV, Parquet,
+or XES (``.xes``, ``.xes.gz``: see :mod:`.xes`).
 CSV files are streamed: only the mapped columns are kept, each record's first line in the file is
 recorded (blank lines and line breaks inside quoted cells count), cells beyond the header's column
 count are counted, and nothing is converted (no type guessing, no missing-value guessing: the
@@ -88,9 +89,9 @@ class RawTable:
 
 
 def file_kind(path: Path) -> str:
-    """``csv``, ``csv.gz``, ``zip`` or ``parquet`` (by the name's ending)."""
+    """``csv``, ``csv.gz``, ``zip``, ``parquet``, ``xes`` or ``xes.gz`` (by the name's ending)."""
     name = path.name.lower()
-    for kind in ("parquet", "zip"):
+    for kind in ("xes.gz", "xes", "parquet", "zip"):
         if name.endswith("." + kind):
             return kind
     if any(name.endswith(s + ".gz") for s in CSV_SUFFIXES):
@@ -304,6 +305,10 @@ def read_table(
     kind = file_kind(path)
     if kind == "parquet":
         return read_parquet_table(path, columns, limits)
+    if kind.startswith("xes"):  # every column at once: the header is known only at the end
+        from rl_environments.ticket_routing.traces.xes import read_xes_table
+
+        return read_xes_table(path, columns, limits)
     if separator is None:
         separator = "\t" if ".tsv" in path.name.lower() else ","
     return read_csv_table(path, columns, separator=separator, encoding=encoding, limits=limits)
