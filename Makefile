@@ -67,7 +67,7 @@ $(VENV)/.dashboard: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.core
 
 dashboard: $(VENV)/.dashboard
-	$(BIN)/streamlit run streamlit_app.py
+	$(BIN)/streamlit run streamlit_app.py --server.address 127.0.0.1
 
 bench: $(VENV)/.core
 	$(BIN)/python benchmarks/bench_env.py

@@ -9,10 +9,13 @@ import streamlit as st
 from rl_environments.ticket_routing import PRIORITIES
 from rl_environments.ticket_routing.dashboard.analytics import (
     FAIRNESS_KPIS,
+    MODELS_DIR_ENV,
+    NO_MODEL,
     SLA_BY_PRIORITY,
     ci_table,
     compare_configs,
     load_trained_policy,
+    model_names,
     run_policies,
     scenario_config,
     scenario_names,
@@ -38,11 +41,16 @@ with st.container(border=True):
     cols[1].selectbox("Scenario", scenario_names(), key="an_scenario")
     cols[2].number_input("Episodes", min_value=2, max_value=10_000, value=20, step=1, key="an_episodes")
     cols[3].number_input("Seed", min_value=0, value=0, step=1, key="an_seed")
-    st.text_input(
-        "Trained model (optional): local path of a Stable-Baselines3 .zip",
-        key="an_model_path",
-        placeholder="runs/ppo/model.zip",
-        help="Loading a model unpickles it: only give paths of models you trained or trust.",
+    models = model_names()
+    st.selectbox(
+        "Trained model (optional): a Stable-Baselines3 .zip from the models folder",
+        [NO_MODEL, *models],
+        format_func=lambda name: name or "none",
+        key="an_model",
+        help=(
+            f"Models are offered from one folder on the server: ${MODELS_DIR_ENV}, else models/ where the app "
+            "was started. Loading rebuilds the policy and reads only its weights: nothing in the file is unpickled."
+        ),
     )
     run_clicked = st.button("Run", key="an_run", type="primary")
 
@@ -50,9 +58,9 @@ if run_clicked:
     scenario = scenario_config(str(state["an_scenario"]), config)
     chosen: list[object] = list(state["an_policies"])
     problem = None
-    if str(state.get("an_model_path", "")).strip():
+    if state.get("an_model"):
         try:
-            chosen.append(load_trained_policy(str(state["an_model_path"]), scenario))
+            chosen.append(load_trained_policy(str(state["an_model"]), scenario))
         except ValueError as exc:
             problem = str(exc)
     if problem is not None:

@@ -92,7 +92,7 @@ BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"num_agents": True}, "num_agents: invalid value True; expected an integer"),
     ({"episode_length": -5}, "episode_length: invalid value -5"),
     ({"max_queue_size": "ten"}, "max_queue_size: invalid value 'ten'; expected an integer"),
-    ({"arrivals": {"rate_per_day": -1.0}}, "arrivals.rate_per_day: invalid value -1.0; must lie in (0.0"),
+    ({"arrivals": {"rate_per_day": -1.0}}, "arrivals.rate_per_day: invalid value -1.0; must lie in [0.001, 1000000.0]"),
     (
         {"arrivals": {"rate_per_day": float("nan")}},
         "arrivals.rate_per_day: invalid value nan; expected a finite number",

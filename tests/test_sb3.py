@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from rl_environments.ticket_routing.sb3 import (
     AgentScorePolicy,
     AgentSetExtractor,
     MaskableAgentScorePolicy,
+    ModelFileError,
     ObservationNormalizer,
     SB3Policy,
     TicketRoutingSB3VecEnv,
@@ -35,6 +39,7 @@ from rl_environments.ticket_routing.sb3 import (
     load_model,
     load_policy,
     normalized_keys,
+    read_model_spec,
     save_normalization,
 )
 
@@ -434,3 +439,231 @@ def test_agent_score_policy_needs_the_shared_extractor() -> None:
     env = TicketRoutingSB3VecEnv(2, SHORT, engineered=True)
     with pytest.raises(ValueError, match="pi=\\[\\]"):
         PPO(AgentScorePolicy, env, policy_kwargs={"net_arch": [8]}, device="cpu")
+
+
+# --------------------------------------------------------------------- safe loading: nothing from the file runs
+class _Payload:
+    """Unpickling this creates ``marker``: stands for any code a crafted model file could run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def _rewrite(src: Path, dst: Path, **members: bytes) -> Path:
+    """A copy of the zip ``src`` with some members replaced (or added)."""
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(dst, "w") as new:
+        for info in old.infolist():
+            new.writestr(info.filename, members.pop(info.filename, old.read(info.filename)))
+        for name, raw in members.items():
+            new.writestr(name, raw)
+    return dst
+
+
+def _data(path: Path) -> dict[str, Any]:
+    import json
+
+    with zipfile.ZipFile(path) as archive:
+        data: dict[str, Any] = json.loads(archive.read("data"))
+    return data
+
+
+def _with_data(src: Path, dst: Path, data: object) -> Path:
+    import json
+
+    return _rewrite(src, dst, data=json.dumps(data).encode())
+
+
+def _evil_model(saved: Path, tmp_path: Path, marker: Path) -> Path:
+    import base64
+    import pickle
+
+    data = _data(saved)
+    payload = base64.b64encode(pickle.dumps(_Payload(marker))).decode()
+    for key in ("policy_class", "observation_space", "action_space", "lr_schedule", "clip_range"):
+        data[key][":serialized:"] = payload
+    data["policy_kwargs"] = {":type:": "<class 'dict'>", ":serialized:": payload}
+    return _with_data(saved, tmp_path / "evil.zip", data)
+
+
+def test_a_crafted_model_runs_no_code(saved_ppo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rl_environments.ticket_routing.cli import main
+
+    marker = tmp_path / "pwned"
+    evil = _evil_model(saved_ppo, tmp_path, marker)
+    # The payload is live: Stable-Baselines3's own loader runs it.
+    with warnings.catch_warnings(), contextlib.suppress(Exception):
+        warnings.simplefilter("ignore")
+        PPO.load(evil, device="cpu")
+    assert marker.exists()
+    marker.unlink()
+    # Ours reads the readable fields beside each pickle and never the pickle itself. policy_kwargs
+    # here has nothing readable: {} (defaults), so the model loads and predicts as the genuine one.
+    policy = SB3Policy(evil, SHORT)
+    env = TicketRoutingEnv(SHORT)
+    obs, info = env.reset(seed=4)
+    assert policy.act(obs, info["action_mask"]) == SB3Policy(saved_ppo, SHORT).act(obs, info["action_mask"])
+    assert not marker.exists()
+    # A policy class known only through its pickle is refused, naming the field.
+    data = _data(evil)
+    data["policy_class"]["__module__"] = "evil"
+    refused = _with_data(evil, tmp_path / "evil_class.zip", data)
+    with pytest.raises(ModelFileError, match=r"data\.policy_class: .* is not a policy this project can rebuild"):
+        SB3Policy(refused)
+    args = ["compare", "--episodes", "2", "--episode-length", "5", "--policies", "random", "--model", str(refused)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ticket-routing: error: model:") and "data.policy_class" in err
+    assert "Traceback" not in err
+    # Weights that are a pickle with code are refused by torch.load(weights_only=True).
+    weights = tmp_path / "evil_weights.pth"
+    torch.save({"x": _Payload(marker)}, weights)
+    with pytest.raises(ModelFileError, match=r"policy\.pth: not readable as plain weights"):
+        load_model(_rewrite(saved_ppo, tmp_path / "evil_w.zip", **{"policy.pth": weights.read_bytes()}))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("algo", [PPO, MaskablePPO])
+@pytest.mark.parametrize("policy", ["MultiInputPolicy", "agent_scores", "custom_kwargs"])
+def test_genuine_models_load_and_predict_as_with_sb3(algo: type[Any], policy: str, tmp_path: Path) -> None:
+    engineered = policy == "agent_scores"
+    venv = TicketRoutingSB3VecEnv(3, SHORT, engineered=engineered)
+    kwargs: dict[str, Any] = {}
+    policy_class: Any = "MultiInputPolicy"
+    if engineered:
+        policy_class = MaskableAgentScorePolicy if algo is MaskablePPO else AgentScorePolicy
+        kwargs["policy_kwargs"] = {"features_extractor_kwargs": {"embed_dim": 8, "hidden": 16}}
+    if policy == "custom_kwargs":
+        kwargs["policy_kwargs"] = {
+            "net_arch": {"pi": [32], "vf": [16, 16]},
+            "activation_fn": torch.nn.ReLU,
+            "ortho_init": False,
+            "optimizer_kwargs": {"eps": 1e-5},
+        }
+    model = algo(policy_class, venv, n_steps=8, batch_size=12, n_epochs=1, seed=0, device="cpu", **kwargs)
+    model.learn(total_timesteps=24)
+    model.save(tmp_path / "model.zip")
+    ours = load_model(tmp_path / "model.zip")
+    theirs = algo.load(tmp_path / "model.zip", device="cpu")
+    assert type(ours) is algo
+    assert ours.observation_space == theirs.observation_space and ours.action_space == theirs.action_space
+    obs = venv.reset()
+    masks = venv.action_masks()
+    tensors = ours.policy.obs_to_tensor(obs)[0]
+    with torch.no_grad():
+        for a, b in zip(ours.policy.state_dict().values(), theirs.policy.state_dict().values(), strict=True):
+            assert torch.equal(a, b)
+        mine = ours.policy.get_distribution(tensors).distribution.probs  # type: ignore[operator]
+        sb3s = theirs.policy.get_distribution(tensors).distribution.probs  # type: ignore[operator]
+    assert torch.equal(mine, sb3s)
+    extra = {"action_masks": masks} if algo is MaskablePPO else {}
+    np.testing.assert_array_equal(
+        ours.predict(obs, deterministic=True, **extra)[0], theirs.predict(obs, deterministic=True, **extra)[0]
+    )
+    assert read_model_spec(tmp_path / "model.zip").algo == ("maskable_ppo" if algo is MaskablePPO else "ppo")
+
+
+def _flag_first(path: Path, dst: Path, offset_local: int, offset_central: int, value: bytes) -> Path:
+    """Patch the general-purpose flag (offset 6/8) or the compression method (offset 8/10) of every
+    member's local and central header."""
+    raw = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", offset_local), (b"PK\x01\x02", offset_central)):
+        start = 0
+        while (start := raw.find(signature, start)) >= 0:
+            raw[start + offset : start + offset + 2] = value
+            start += 4
+    dst.write_bytes(bytes(raw))
+    return dst
+
+
+def test_broken_model_files_get_a_named_error(saved_ppo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sb3_contrib  # noqa: F401  (already imported: the loader needs nothing else)
+
+    from rl_environments.ticket_routing import sb3
+
+    cases: dict[str, tuple[Path, str]] = {
+        "directory": (tmp_path, "is a directory"),
+        "encrypted": (_flag_first(saved_ppo, tmp_path / "enc.zip", 6, 8, b"\x01\x00"), "encrypted"),
+        "deflate64": (
+            _flag_first(saved_ppo, tmp_path / "d64.zip", 8, 10, b"\x09\x00"),
+            "compression method that cannot be read",
+        ),
+        "truncated": (tmp_path / "cut.zip", "not a Stable-Baselines3 model file"),
+        "bad crc": (tmp_path / "crc.zip", "is corrupt"),
+        "data not an object": (_rewrite(saved_ppo, tmp_path / "list.zip", data=b"[1, 2]"), "data is list"),
+        "data not json": (_rewrite(saved_ppo, tmp_path / "nojson.zip", data=b"\x80\x03}q\x00."), "not UTF-8"),
+        "corrupt weights": (
+            _rewrite(saved_ppo, tmp_path / "w.zip", **{"policy.pth": b"garbage" * 100}),
+            "policy.pth: not readable as plain weights",
+        ),
+        "weights of another net": (
+            _rewrite(saved_ppo, tmp_path / "other.zip", **{"policy.pth": _tensor_bytes({"x": torch.zeros(3)})}),
+            "does not fit the policy described in data",
+        ),
+        "no weights": (tmp_path / "noweights.zip", "no 'policy.pth' member"),
+    }
+    raw = saved_ppo.read_bytes()
+    (tmp_path / "cut.zip").write_bytes(raw[: len(raw) // 3])
+    with zipfile.ZipFile(saved_ppo) as old, zipfile.ZipFile(tmp_path / "noweights.zip", "w") as new:
+        for info in old.infolist():
+            if info.filename != "policy.pth":
+                new.writestr(info, old.read(info))
+    crc = bytearray(raw)
+    with zipfile.ZipFile(saved_ppo) as archive:
+        info = archive.getinfo("data")
+    start = info.header_offset + 30 + len(info.filename) + 5  # inside the stored data bytes
+    crc[start] ^= 0x20
+    (tmp_path / "crc.zip").write_bytes(bytes(crc))
+    for label, (path, message) in cases.items():
+        with pytest.raises(ModelFileError, match=re.escape(message)):
+            SB3Policy(path)
+        assert label
+    data = _data(saved_ppo)
+    for field, change, message in (
+        ("policy_kwargs", {"net_arch": [64], "squash_output": True}, "data.policy_kwargs.squash_output: not supported"),
+        ("policy_kwargs", {"net_arch": [10**6]}, "data.policy_kwargs.net_arch: expected up to 16 layer widths"),
+        ("policy_kwargs", {"net_arch": {"pi": [8], "qf": [8]}}, "data.policy_kwargs.net_arch: unknown key"),
+        ("policy_kwargs", {"activation_fn": "<class 'os.system'>"}, "data.policy_kwargs.activation_fn"),
+        ("policy_kwargs", {"features_extractor_class": "<class 'evil.X'>"}, "not a known features extractor"),
+        ("policy_kwargs", {"features_extractor_kwargs": {"embed_dim": 10**6}}, "embed_dim / hidden"),
+        ("policy_kwargs", {"ortho_init": "yes"}, "data.policy_kwargs.ortho_init: expected true or false"),
+        ("policy_kwargs", [1], "data.policy_kwargs: expected an object"),
+        ("action_space", {"n": "0"}, "data.action_space: expected Discrete(n)"),
+        ("action_space", {"n": "x"}, "data.action_space: expected Discrete(n)"),
+        ("observation_space", {"spaces": "{'a': Box([0. 1.], [1. 2.], (2,), float32)}"}, "observation_space: 'a'"),
+        ("observation_space", {"spaces": "{'a': Discrete(5, start=1)}"}, "can be rebuilt without unpickling"),
+        ("observation_space", {"spaces": "{'a': Box(0.0, 1.0, (2,), int8)}"}, "'a': dtype int8"),
+        ("observation_space", {"spaces": None}, "no readable 'spaces'"),
+        ("observation_space", {"spaces": "{'time_step': Discrete(100000000)}"}, "far larger network"),
+    ):
+        changed = {**data, field: change}
+        with pytest.raises(ModelFileError, match=re.escape(message)):
+            load_model(_with_data(saved_ppo, tmp_path / "changed.zip", changed))
+    del data["action_space"]
+    with pytest.raises(ModelFileError, match="data has no 'action_space'"):
+        load_model(_with_data(saved_ppo, tmp_path / "changed.zip", data))
+    with pytest.raises(ModelFileError, match=r"holds a ppo policy \(MultiInputActorCriticPolicy\), not maskable_ppo"):
+        load_model(saved_ppo, "maskable_ppo")
+    monkeypatch.setattr(sb3, "MAX_DATA_BYTES", 100)
+    with pytest.raises(ModelFileError, match=r"member 'data' is [\d,]+ bytes; the limit is 100"):
+        detect_algorithm(saved_ppo)
+    monkeypatch.undo()
+    monkeypatch.setattr(sb3, "MAX_WEIGHTS_BYTES", 100)
+    with pytest.raises(ModelFileError, match=r"member 'policy.pth' is [\d,]+ bytes; the limit is 100"):
+        SB3Policy(saved_ppo)
+    with pytest.raises(ModelFileError, match=r"not readable observation statistics \(.*the limit is 100"):
+        ObservationNormalizer(saved_ppo.parent / NORMALIZATION_FILE)
+    (tmp_path / "stats").mkdir()
+    (tmp_path / "stats" / NORMALIZATION_FILE).write_bytes(b"not an npz")
+    with pytest.raises(ModelFileError, match="not readable observation statistics"):
+        ObservationNormalizer(tmp_path / "stats" / NORMALIZATION_FILE)
+
+
+def _tensor_bytes(state: dict[str, torch.Tensor]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -147,9 +148,26 @@ def test_scenarios() -> None:
     assert analytics.scenario_config("hard", SMALL) == EnvironmentConfig.preset("hard")
 
 
-def test_load_trained_policy_errors() -> None:
-    with pytest.raises(ValueError, match="model path: empty"):
+def test_load_trained_policy_only_from_the_models_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="model: none chosen"):
         analytics.load_trained_policy("   ", SMALL)
+    monkeypatch.setenv(analytics.MODELS_DIR_ENV, str(tmp_path / "models"))
+    assert analytics.models_dir() == tmp_path / "models"
+    assert analytics.model_names() == []  # no folder yet
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.zip").write_bytes(b"x")
+    (tmp_path / "models" / "notes.txt").write_text("x")
+    (tmp_path / "models" / "dir.zip").mkdir()
+    (tmp_path / "outside.zip").write_bytes(b"x")
+    assert analytics.model_names() == ["a.zip"]
+    # A path elsewhere gets the same answer whether or not it exists: nothing about the server leaks.
+    for name in (str(tmp_path / "outside.zip"), str(tmp_path / "missing.zip"), "../outside.zip", "/etc/passwd"):
+        with pytest.raises(ValueError) as info:
+            analytics.load_trained_policy(name, SMALL)
+        assert str(info.value) == f"model: {name!r} is not one of the models in the models folder"
+    monkeypatch.delenv(analytics.MODELS_DIR_ENV)
+    monkeypatch.chdir(tmp_path)
+    assert analytics.models_dir() == tmp_path / "models"
 
 
 def test_run_policies_and_ci_table() -> None:

@@ -167,7 +167,7 @@ def test_analytics_widgets(page: Callable[[str], AppTest]) -> None:
     assert at.multiselect(key="an_policies").value == list(POLICY_NAMES)
     assert at.selectbox(key="an_scenario").options[0] == "current configuration"
     assert set(EnvironmentConfig.preset_names()) <= set(at.selectbox(key="an_scenario").options)
-    assert at.text_input(key="an_model_path").value == ""
+    assert at.selectbox(key="an_model").value == ""
     assert _charts(at) == 0
 
 
@@ -190,41 +190,53 @@ def test_policy_run_fills_table_charts_and_download(page: Callable[[str], AppTes
     assert [d.proto.label for d in downloads] == ["Download episodes (CSV)", "Download summary (CSV)"]
 
 
-def test_empty_selection_and_missing_model_show_errors(page: Callable[[str], AppTest]) -> None:
+def test_empty_selection_and_missing_model_show_errors(
+    page: Callable[[str], AppTest], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TICKET_ROUTING_MODELS_DIR", str(tmp_path))
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
     at = _analytics(page)
+    assert at.selectbox(key="an_model").options == ["none", "broken.zip"]
     at.multiselect(key="an_policies").set_value([]).run()
     at.button(key="an_run").click().run()
     assert at.error[0].value == "Choose at least one policy (or give a trained model)."
-    at.text_input(key="an_model_path").set_value("/nonexistent/model.zip").run()
+    at.selectbox(key="an_model").set_value("broken.zip").run()
     at.button(key="an_run").click().run()
-    assert "file not found" in at.error[0].value
+    message = at.error[0].value
+    assert "'broken.zip': not a Stable-Baselines3 model file" in message
+    assert str(tmp_path) not in message  # the server's folder is not shown
     assert "an_results" not in at.session_state
 
 
 def test_missing_train_extra_gives_a_clear_message(
-    page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
+    page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.setenv("TICKET_ROUTING_MODELS_DIR", str(tmp_path))
+    (tmp_path / "model.zip").write_bytes(b"")
     monkeypatch.setitem(sys.modules, "rl_environments.ticket_routing.sb3", None)
     at = _analytics(page)
-    at.text_input(key="an_model_path").set_value("model.zip").run()
+    at.selectbox(key="an_model").set_value("model.zip").run()
     at.button(key="an_run").click().run()
     assert "needs the train extra" in at.error[0].value
     assert 'pip install -e ".[train]"' in at.error[0].value
 
 
-def test_trained_model_from_a_typed_path(page: Callable[[str], AppTest], tmp_path: Path) -> None:
+def test_trained_model_from_the_models_folder(
+    page: Callable[[str], AppTest], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("stable_baselines3")
     from stable_baselines3 import PPO
 
     from rl_environments.ticket_routing.sb3 import TicketRoutingSB3VecEnv
 
+    monkeypatch.setenv("TICKET_ROUTING_MODELS_DIR", str(tmp_path))
     venv = TicketRoutingSB3VecEnv(num_envs=1, config=SMALL)
     model = PPO("MultiInputPolicy", venv, n_steps=16, batch_size=16, seed=0, device="cpu")
     model.save(tmp_path / "tiny.zip")
     at = _analytics(page)
     at.multiselect(key="an_policies").set_value(["least_loaded"])
     at.number_input(key="an_episodes").set_value(2)
-    at.text_input(key="an_model_path").set_value(str(tmp_path / "tiny.zip")).run()
+    at.selectbox(key="an_model").set_value("tiny.zip").run()
     at.button(key="an_run").click().run()
     assert not at.exception
     assert not at.error

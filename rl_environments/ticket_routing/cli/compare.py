@@ -51,7 +51,10 @@ def add_parser(sub: Any) -> None:
         "--model",
         action="append",
         metavar="PATH",
-        help="also evaluate a trained SB3 PPO/MaskablePPO model (.zip; repeatable; needs the train extra)",
+        help="also evaluate a trained SB3 PPO/MaskablePPO model (.zip; repeatable; needs the train extra). "
+        "Model files can carry code: this command never unpickles them. It rebuilds the policy from the "
+        "file's plain JSON description and reads only the weights (torch weights_only); a file that needs "
+        "anything more is refused (exit code 2). Load models only from paths you name yourself",
     )
     p.add_argument(
         "--baseline",

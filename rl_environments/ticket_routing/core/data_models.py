@@ -6,13 +6,16 @@ Mixes and per-category values are keyed by name in dictionaries and YAML, and st
 tuples in the order of :data:`TICKET_TYPES` and :data:`PRIORITIES`.
 
 Construction validates everything; ``from_dict`` / ``from_yaml`` also reject unknown keys.
-Every error is a :class:`ValueError` that names the field, the value and what is allowed.
+Every error is a :class:`ConfigError` (a ``ValueError``) that names the field, a bounded preview of
+the value (:func:`.safe_yaml.preview`) and what is allowed. The bounds also keep every step finite:
+see :data:`MAX_TICKET_WORK_HOURS`, :data:`MAX_PRIORITY_WEIGHT_RATIO` and the arrival rate range.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,27 +71,64 @@ OBJECTIVES_DIR = _CONFIG_DIR / "objectives"
 DEFAULT_CONFIG_PATH = _CONFIG_DIR / "default_config.yaml"
 
 
+MIN_RATE_PER_DAY = 1e-3
+"""Lowest ``arrivals.rate_per_day`` accepted: one ticket in about three years."""
+MAX_RATE_PER_DAY = 1e6
+"""Highest ``arrivals.rate_per_day`` accepted. Steps stay bounded at any rate: the simulation
+raises ``SimulationBudgetError`` if one decision would need too many events."""
+MAX_PROFILE_VALUE = 1e6
+"""Largest hourly intensity of ``arrivals.weekly_profile`` (values are relative; 1e6 allows any
+realistic peak-to-trough ratio while the weekly sum stays far from overflow)."""
+MAX_TICKET_WORK_HOURS = 10_000.0
+"""Largest mean work of one ticket for the slowest agent, ``max(service.base_effort_hours) /
+service.min_speed``, in hours (about 14 months): so every ticket can finish in bounded time."""
+MAX_PRIORITY_WEIGHT_RATIO = 1e6
+"""Largest ratio of the biggest to the smallest ``service.priority_weights``; weighted sharing is
+exact up to this ratio (tested at the bound)."""
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value: the message names the field, the value and what is allowed."""
+
+
 # --------------------------------------------------------------------------- validation helpers
-def _fail(name: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"{name}: invalid value {value!r}; {allowed}")
+def _fail(name: str, value: object, allowed: str) -> ConfigError:
+    """The error of every validation: the value is quoted through a bounded preview."""
+    return ConfigError(f"{_bounded_name(name)}: invalid value {safe_yaml.preview(value)}; {allowed}")
+
+
+def _bounded_name(name: str, limit: int = 160) -> str:
+    return name if len(name) <= limit else name[: limit - 3] + "..."
+
+
+def _key(prefix: str, key: object) -> str:
+    """``prefix.key`` for a key read from user data (bounded in length)."""
+    text = key if isinstance(key, str) else safe_yaml.preview(key, 60)
+    return f"{prefix}.{text[:60]}" if prefix else text[:60]
 
 
 def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # numbers.Real also admits NumPy's integer and floating scalars.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or type(value).__name__ == "bool_":
         raise _fail(name, value, "expected a number")
-    result = float(value)
+    try:
+        result = float(value)
+    except (OverflowError, ValueError):
+        raise _fail(name, value, "expected a finite number") from None
     if not math.isfinite(result):
         raise _fail(name, value, "expected a finite number")
     return result
 
 
 def _integer(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    # numbers.Integral also admits NumPy's integer scalars; the result is always a plain int.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or type(value).__name__ == "bool_":
         raise _fail(name, value, "expected an integer")
-    if value < low or (high is not None and value > high):
+    number = int(value)
+    if number < low or (high is not None and number > high):
         bound = f"between {low} and {high}" if high is not None else f">= {low}"
         raise _fail(name, value, f"must be an integer {bound}")
-    return int(value)
+    return number
 
 
 def _in_range(
@@ -119,7 +159,7 @@ def _named_vector(
     if isinstance(value, Mapping):
         unknown = [k for k in value if k not in names]
         if unknown:
-            raise _fail(f"{name}.{unknown[0]}", value[unknown[0]], f"unknown key; allowed keys: {', '.join(names)}")
+            raise _fail(_key(name, unknown[0]), value[unknown[0]], f"unknown key; allowed keys: {', '.join(names)}")
         missing = [k for k in names if k not in value]
         if missing:
             raise _fail(
@@ -181,7 +221,7 @@ class _Section:
         allowed = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
         for key in data:
             if key not in allowed:
-                raise _fail(f"{prefix}.{key}", data[key], f"unknown key; allowed keys: {', '.join(allowed)}")
+                raise _fail(_key(prefix, key), data[key], f"unknown key; allowed keys: {', '.join(allowed)}")
         return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,7 +268,11 @@ class ArrivalConfig(_Section):
 
     def __post_init__(self) -> None:
         p = self._section
-        _set(self, "rate_per_day", _in_range(f"{p}.rate_per_day", self.rate_per_day, 0.0, 1e6, low_open=True))
+        _set(
+            self,
+            "rate_per_day",
+            _in_range(f"{p}.rate_per_day", self.rate_per_day, MIN_RATE_PER_DAY, MAX_RATE_PER_DAY),
+        )
         _set(self, "type_mix", _mix(f"{p}.type_mix", self.type_mix, TICKET_TYPES))
         _set(self, "priority_mix", _mix(f"{p}.priority_mix", self.priority_mix, PRIORITIES))
         if self.weekly_profile is not None:
@@ -239,7 +283,7 @@ def _weekly_profile(name: str, value: object) -> tuple[tuple[float, ...], ...]:
     if isinstance(value, Mapping):
         unknown = [k for k in value if k not in WEEKDAYS]
         if unknown:
-            raise _fail(f"{name}.{unknown[0]}", value[unknown[0]], f"unknown weekday; allowed: {', '.join(WEEKDAYS)}")
+            raise _fail(_key(name, unknown[0]), value[unknown[0]], f"unknown weekday; allowed: {', '.join(WEEKDAYS)}")
         missing = [d for d in WEEKDAYS if d not in value]
         if missing:
             raise _fail(name, "...", f"missing weekday(s) {', '.join(missing)}")
@@ -252,7 +296,7 @@ def _weekly_profile(name: str, value: object) -> tuple[tuple[float, ...], ...]:
     for day, row in zip(WEEKDAYS, rows, strict=True):
         if isinstance(row, str) or not isinstance(row, Sequence) or len(row) != 24:
             raise _fail(f"{name}.{day}", row, "expected a list of 24 non-negative hourly intensities")
-        out.append(tuple(_in_range(f"{name}.{day}[{h}]", v, 0.0) for h, v in enumerate(row)))
+        out.append(tuple(_in_range(f"{name}.{day}[{h}]", v, 0.0, MAX_PROFILE_VALUE) for h, v in enumerate(row)))
     if sum(sum(r) for r in out) <= 0.0:
         raise _fail(name, "all zeros", "at least one hour must have a positive intensity")
     return tuple(out)
@@ -291,10 +335,13 @@ class AgentConfig(_Section):
         p = self._section
         _set(self, "expertise_range", _pair(f"{p}.expertise_range", self.expertise_range, 0.0, 1.0))
         _set(self, "specialist_range", _pair(f"{p}.specialist_range", self.specialist_range, 0.0, 1.0))
-        _integer(f"{p}.specialties_per_agent", self.specialties_per_agent, 0, len(TICKET_TYPES))
-        _integer(f"{p}.shift_start_hour", self.shift_start_hour, 0, 23)
-        _integer(f"{p}.shift_hours", self.shift_hours, 1, 24)
-        _integer(f"{p}.shift_stagger_hours", self.shift_stagger_hours, 0, 23)
+        for name, low, high in (
+            ("specialties_per_agent", 0, len(TICKET_TYPES)),
+            ("shift_start_hour", 0, 23),
+            ("shift_hours", 1, 24),
+            ("shift_stagger_hours", 0, 23),
+        ):
+            _set(self, name, _integer(f"{p}.{name}", getattr(self, name), low, high))
         days = self.work_days
         if isinstance(days, str) or not isinstance(days, Sequence) or not days:
             raise _fail(f"{p}.work_days", days, f"expected a non-empty list drawn from {', '.join(WEEKDAYS)}")
@@ -303,7 +350,7 @@ class AgentConfig(_Section):
                 raise _fail(f"{p}.work_days", day, f"unknown weekday; allowed: {', '.join(WEEKDAYS)}")
         if len(set(days)) != len(days):
             raise _fail(f"{p}.work_days", list(days), "weekdays must not repeat")
-        _set(self, "work_days", tuple(days))
+        _set(self, "work_days", tuple(str(day) for day in days))  # plain str (NumPy strings break YAML)
         _set(self, "expert_threshold", _in_range(f"{p}.expert_threshold", self.expert_threshold, 0.0, 1.0))
         if self.expertise is not None:
             matrix = self.expertise
@@ -343,21 +390,33 @@ class ServiceConfig(_Section):
 
     def __post_init__(self) -> None:
         p = self._section
-        _set(
-            self,
-            "base_effort_hours",
-            _named_vector(f"{p}.base_effort_hours", self.base_effort_hours, TICKET_TYPES, 0.0, 1e4, low_open=True),
-        )
-        if self.distribution not in SERVICE_DISTRIBUTIONS:
+        efforts = _named_vector(f"{p}.base_effort_hours", self.base_effort_hours, TICKET_TYPES, 0.0, 1e4, low_open=True)
+        _set(self, "base_effort_hours", efforts)
+        if not isinstance(self.distribution, str) or self.distribution not in SERVICE_DISTRIBUTIONS:
             raise _fail(f"{p}.distribution", self.distribution, f"allowed: {', '.join(SERVICE_DISTRIBUTIONS)}")
+        _set(self, "distribution", str(self.distribution))
         _set(self, "cv", _in_range(f"{p}.cv", self.cv, 0.0, 10.0, low_open=True))
-        _set(self, "min_speed", _in_range(f"{p}.min_speed", self.min_speed, 0.0, 1.0, low_open=True))
+        min_speed = _in_range(f"{p}.min_speed", self.min_speed, 0.0, 1.0, low_open=True)
+        _set(self, "min_speed", min_speed)
         _set(self, "switching_overhead", _in_range(f"{p}.switching_overhead", self.switching_overhead, 0.0, 1.0))
-        _set(
-            self,
-            "priority_weights",
-            _named_vector(f"{p}.priority_weights", self.priority_weights, PRIORITIES, 0.0, 1e3, low_open=True),
-        )
+        weights = _named_vector(f"{p}.priority_weights", self.priority_weights, PRIORITIES, 0.0, 1e3, low_open=True)
+        _set(self, "priority_weights", weights)
+        work = max(efforts) / min_speed
+        if work > MAX_TICKET_WORK_HOURS:
+            raise _fail(
+                f"{p}.base_effort_hours / {p}.min_speed",
+                f"{max(efforts):g} / {min_speed:g} = {work:g} hours",
+                f"one ticket's mean work for the slowest agent (MAX_TICKET_WORK_HOURS) must be at most "
+                f"{MAX_TICKET_WORK_HOURS:g} hours",
+            )
+        ratio = max(weights) / min(weights)
+        if ratio > MAX_PRIORITY_WEIGHT_RATIO:
+            raise _fail(
+                f"{p}.priority_weights",
+                dict(zip(PRIORITIES, weights, strict=True)),
+                f"the largest weight may be at most MAX_PRIORITY_WEIGHT_RATIO = {MAX_PRIORITY_WEIGHT_RATIO:g} times "
+                f"the smallest (here {ratio:.3g} times)",
+            )
 
 
 @dataclass(frozen=True)
@@ -513,12 +572,15 @@ class EnvironmentConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
 
     def __post_init__(self) -> None:
-        _integer("num_agents", self.num_agents, 1, 1000)
-        _integer("episode_length", self.episode_length, 1, 10_000_000)
-        _integer("max_queue_size", self.max_queue_size, 1, 100_000)
-        _integer("max_workload", self.max_workload, 1, 1000)
-        _integer("max_invalid_retries", self.max_invalid_retries, 1, 1000)
-        _integer("start_hour_of_week", self.start_hour_of_week, 0, 167)
+        for name, low, high in (
+            ("num_agents", 1, 1000),
+            ("episode_length", 1, 10_000_000),
+            ("max_queue_size", 1, 100_000),
+            ("max_workload", 1, 1000),
+            ("max_invalid_retries", 1, 1000),
+            ("start_hour_of_week", 0, 167),
+        ):
+            _set(self, name, _integer(name, getattr(self, name), low, high))
         _set(
             self,
             "max_ticket_age_hours",
@@ -547,7 +609,7 @@ class EnvironmentConfig:
         allowed = [f.name for f in dataclasses.fields(cls)]
         for key in data:
             if key not in allowed:
-                raise _fail(str(key), data[key], f"unknown key; allowed keys: {', '.join(allowed)}")
+                raise _fail(_key("", key), data[key], f"unknown key; allowed keys: {', '.join(allowed)}")
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
             if key in _SECTIONS:

@@ -261,11 +261,15 @@ def load_json(
     *,
     max_bytes: int = MAX_BYTES,
     max_depth: int = MAX_DEPTH,
+    nonfinite: bool = False,
 ) -> Any:
-    """Parse strict JSON into plain data (see :func:`load_yaml` for the arguments)."""
+    """Parse strict JSON into plain data (see :func:`load_yaml` for the arguments); ``nonfinite=True``
+    also accepts the ``NaN`` / ``Infinity`` that Python's ``json.dumps`` writes."""
     text, name = _text_of(data, source, max_bytes)
     _check_json_structure(text, name, max_depth)
     try:
+        if nonfinite:
+            return json.loads(text)
         return json.loads(text, parse_constant=_refuse_constant)
     except DataFileError as exc:
         raise DataFileError(f"{name}: {exc}") from None

@@ -6,6 +6,7 @@ Thin wrappers over :mod:`rl_environments.ticket_routing.evaluation`; the page ad
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,15 +37,42 @@ def scenario_config(name: str, current: EnvironmentConfig) -> EnvironmentConfig:
     return current if name == CURRENT else EnvironmentConfig.preset(name)
 
 
-def load_trained_policy(path: str, config: EnvironmentConfig) -> Any:
-    """A trained Stable-Baselines3 model as a policy, from a local path the operator typed.
+MODELS_DIR_ENV = "TICKET_ROUTING_MODELS_DIR"
+"""Environment variable naming the folder the Analytics page loads trained models from."""
+NO_MODEL = ""
+"""The model choice meaning "no trained model"."""
 
-    Raises ``ValueError`` with a clear message if the ``train`` extra is not installed or the
-    file is missing, not a model, or trained for another number of agents.
+
+def models_dir() -> Path:
+    """The models folder: ``$TICKET_ROUTING_MODELS_DIR`` if set, else ``models/`` in the directory the
+    app was started from (the repository root for ``make dashboard``)."""
+    configured = os.environ.get(MODELS_DIR_ENV, "").strip()
+    return Path(configured).expanduser() if configured else Path.cwd() / "models"
+
+
+def model_names(folder: Path | None = None) -> list[str]:
+    """The ``.zip`` files directly inside the models folder, by name (empty if there is no folder)."""
+    root = models_dir() if folder is None else folder
+    try:
+        return sorted(p.name for p in root.iterdir() if p.suffix == ".zip" and p.is_file())
+    except OSError:
+        return []
+
+
+def load_trained_policy(name: str, config: EnvironmentConfig, folder: Path | None = None) -> Any:
+    """A trained Stable-Baselines3 model from the models folder (:func:`models_dir`), by file name.
+
+    Only names that :func:`model_names` lists are accepted, so a visitor can neither load a file
+    elsewhere on the server nor learn whether one exists. Raises ``ValueError`` with a clear
+    message if the ``train`` extra is not installed or the file is not a loadable model, or was
+    trained for another scenario. Loading never unpickles anything (see ``sb3.load_model``).
     """
-    file = Path(path.strip()).expanduser()
-    if not path.strip():
-        raise ValueError("model path: empty; type the path of a saved .zip model")
+    name = name.strip()
+    if not name:
+        raise ValueError("model: none chosen; pick a model from the models folder")
+    root = models_dir() if folder is None else folder
+    if name not in model_names(root):
+        raise ValueError(f"model: {name[:80]!r} is not one of the models in the models folder")
     try:
         sb3 = importlib.import_module("rl_environments.ticket_routing.sb3")
     except ImportError as exc:
@@ -52,7 +80,11 @@ def load_trained_policy(path: str, config: EnvironmentConfig) -> Any:
             f"Loading a trained model needs the train extra (missing: {exc.name}). "
             'Install it with: pip install -e ".[train]"'
         ) from None
-    return sb3.load_policy(file, config, name=f"trained:{file.name}")
+    file = root / name
+    try:
+        return sb3.load_policy(file, config, name=f"trained:{name}")
+    except ValueError as exc:  # name the file, not the server path of the models folder
+        raise ValueError(str(exc).replace(repr(str(file)), repr(name)).replace(str(file), name)) from None
 
 
 def run_policies(
