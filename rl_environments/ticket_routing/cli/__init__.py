@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rl_environments import __version__
-from rl_environments.ticket_routing.cli import compare, config, fit_trace, plan, simulate, sweep
+from rl_environments.ticket_routing.cli import compare, config, fit_trace, inspect, plan, simulate, sweep
 from rl_environments.ticket_routing.cli.common import PROG, CliError, Parser
 from rl_environments.ticket_routing.cli.compare import TABLE_COLUMNS, comparison_table
 
@@ -36,6 +36,7 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     compare.add_parser,
     simulate.add_parser,
     config.add_parser,
+    inspect.add_parser,
     fit_trace.add_parser,
     plan.add_parser,
     sweep.add_parser,
