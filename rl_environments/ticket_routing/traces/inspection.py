@@ -100,7 +100,8 @@ class LogInspection:
                 f"max {d.max():,}"
             )
             by_day = d.groupby(pd.DatetimeIndex(d.index).day_of_week).mean()
-            lines.append("  mean per weekday: " + ", ".join(f"{WEEKDAYS[int(str(k))][:3]} {v:.1f}" for k, v in by_day.items()))
+            per_day = ", ".join(f"{WEEKDAYS[int(str(k))][:3]} {v:.1f}" for k, v in by_day.items())
+            lines.append("  mean per weekday: " + per_day)
         return "\n".join(lines)
 
     def mapping_yaml(self) -> str:
