@@ -20,7 +20,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(PIP) install "$(TORCH_SPEC)"
-	$(PIP) install -e ".[dev,train,rllib,dashboard]"
+	$(PIP) install -e ".[dev,train,rllib,dashboard,ecosystem]"
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core

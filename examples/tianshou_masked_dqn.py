@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--tiny", action="store_true", help="a tiny budget (seconds) to check the recipe runs")
     args = parser.parse_args(argv)
     if args.tiny:
-        args.epochs, args.epoch_steps, args.episode_length, args.train_envs = 1, 400, 50, 2
+        args.epochs, args.epoch_steps, args.episode_length, args.train_envs = 1, 200, 40, 2
     torch.manual_seed(args.seed)
 
     train_envs = DummyVectorEnv([lambda: make_env(args.preset, args.episode_length)] * args.train_envs)
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     train_collector = Collector[CollectStats](algorithm, train_envs, buffer, exploration_noise=True)
     test_collector = Collector[CollectStats](algorithm, test_envs, exploration_noise=False)
     train_collector.reset()
-    train_collector.collect(n_step=256, random=True)
+    train_collector.collect(n_step=128, random=True)
     result = algorithm.run_training(
         OffPolicyTrainerParams(
             training_collector=train_collector,

@@ -1,10 +1,10 @@
 """``ticket-routing``: compare routing policies, watch one route tickets, manage configurations.
 
-    ticket-routing compare --preset balanced --episodes 20 --seed 0 --out results/
-    ticket-routing simulate --policy priority_sed --steps 20 --render ansi
+    ticket-routing compare --config balanced --episodes 20 --seed 0 --baseline skill_load -o results/
+    ticket-routing simulate --policy priority_sed --episode-length 20 --render ansi
     ticket-routing config show --preset hard
     ticket-routing config validate my_team.yaml
-    ticket-routing config export --preset easy --out easy.yaml
+    ticket-routing config export --preset easy -o easy.yaml
     ticket-routing fit-trace tickets.csv --mapping my_columns.yaml -o scenario.yaml
     ticket-routing compare --config scenario.yaml --trace tickets.csv --mapping my_columns.yaml
     ticket-routing plan --config scenario.yaml --policy skill_load --sla 90 --csat 85

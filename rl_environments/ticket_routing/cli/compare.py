@@ -157,33 +157,30 @@ def _mean_ci(mean: float, low: float, high: float, fmt: str) -> str:
 
 
 def paired_table(paired: Any) -> Any:
-    """A rich table: each policy's mean paired difference from the baseline, bootstrap 95% CI, verdict."""
+    """A rich table: per policy and headline KPI, the mean paired difference from the baseline, its
+    bootstrap 95% CI and whether that is better or worse."""
     from rich.markup import escape
     from rich.table import Table
 
     baseline = str(paired["baseline"].iloc[0]) if len(paired) else "-"
     table = Table(
-        title=f"Paired differences from {baseline} (same seeds): mean and bootstrap 95% CI",
+        title=f"Paired differences from {baseline} (same seeds), bootstrap 95% CI",
         title_justify="left",
-        caption=f"{DIRECTIONS}; better/worse: the interval excludes 0",
+        caption="better / worse: the interval excludes 0 (in the KPI's better / worse direction)",
         caption_justify="left",
     )
-    table.add_column("policy", style="bold")
-    shown = [k for k in MAIN_KPIS if k in set(paired["kpi"])]
-    for name in shown:
-        table.add_column(kpi(name).header, justify="right")
+    for header in ("policy", "KPI", "difference", "95% CI", "verdict"):
+        table.add_column(header, justify="right" if header in ("difference", "95% CI") else "left")
+    order = {name: k for k, name in enumerate(MAIN_KPIS)}
+    rows = paired.assign(_order=paired["kpi"].map(lambda name: order.get(name, len(order))))
     for policy in dict.fromkeys(paired["policy"]):
-        part = paired[paired["policy"] == policy].set_index("kpi")
-        cells = [str(policy)]
-        for name in shown:
-            row = part.loc[name]
-            fmt = kpi(name).fmt.replace("{:", "{:+")
-            mean, low, high = float(row["mean_diff"]), float(row["ci95_low"]), float(row["ci95_high"])
-            if mean != mean:
-                cells.append("-")
-                continue
-            interval = f" [{fmt.format(low)}, {fmt.format(high)}]" if low == low else ""
-            verdict = {"better": " better", "worse": " worse"}.get(str(row["verdict"]), "")
-            cells.append(escape(f"{fmt.format(mean)}{interval}{verdict}"))
-        table.add_row(*cells)
+        part = rows[rows["policy"] == policy].sort_values("_order", kind="stable")
+        for k, row in enumerate(part.itertuples(index=False)):
+            entry = kpi(str(row.kpi))
+            fmt = entry.fmt.replace("{:", "{:+")
+            mean, low, high = float(row.mean_diff), float(row.ci95_low), float(row.ci95_high)
+            difference = "-" if mean != mean else fmt.format(mean)
+            interval = "" if low != low else f"{fmt.format(low)} to {fmt.format(high)}"
+            table.add_row(str(policy) if k == 0 else "", entry.header, difference, interval, escape(str(row.verdict)))
+        table.add_section()
     return table
