@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from rl_environments.ticket_routing import REWARD_COMPONENTS, TICKET_TYPES
+from rl_environments.ticket_routing.core.kpi_catalog import kpi as kpi_entry
 from rl_environments.ticket_routing.dashboard.session import (
     SimulatorSession,
     policy_names,
@@ -192,18 +193,14 @@ else:
 st.subheader("KPIs so far" if not sim.done else "Episode KPIs")
 kpis = sim.kpis()
 cols = st.columns(5)
-for col, (key, label, unit) in zip(
+for col, key in zip(
     cols,
-    (
-        ("mean_resolution_hours", "Mean resolution", " h"),
-        ("sla_compliance_pct", "SLA compliance", " %"),
-        ("csat_pct", "CSAT", " %"),
-        ("expertise_match_pct", "Expertise match", " %"),
-        ("workload_gini", "Workload Gini", ""),
-    ),
+    ("mean_resolution_hours", "sla_compliance_pct", "csat_pct", "expertise_match_pct", "workload_gini"),
     strict=True,
 ):
+    entry = kpi_entry(key)  # label, unit, format and direction from the KPI catalog
     value = kpis.get(key)
-    col.metric(label, "–" if value is None or value != value else f"{value:.1f}{unit}")
+    shown = "–" if value is None or value != value else f"{entry.format(value)} {entry.unit}".rstrip()
+    col.metric(entry.label[:1].upper() + entry.label[1:], shown, help=entry.direction or None)
 with st.expander("All KPIs"):
     st.json({k: v for k, v in kpis.items() if k != "utilization_per_agent"})

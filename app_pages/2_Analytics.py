@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from rl_environments.ticket_routing import PRIORITIES
+from rl_environments.ticket_routing.core.kpi_catalog import kpi as kpi_entry
 from rl_environments.ticket_routing.dashboard.analytics import (
     FAIRNESS_KPIS,
     MODELS_DIR_ENV,
@@ -95,16 +96,17 @@ if results is not None:
     points = (
         alt.Chart(part)
         .mark_point(filled=True, size=80)
-        .encode(x=alt.X("mean:Q", title=kpi, scale=alt.Scale(zero=False)), y=alt.Y("policy:N", sort=None))
+        .encode(
+            x=alt.X("mean:Q", title=kpi_entry(kpi).title, scale=alt.Scale(zero=False)), y=alt.Y("policy:N", sort=None)
+        )
     )
     bars = alt.Chart(part).mark_rule().encode(x="ci95_low:Q", x2="ci95_high:Q", y=alt.Y("policy:N", sort=None))
     st.altair_chart(bars + points, width="stretch")
 
     st.subheader("Distributions over episodes")
     dist = st.columns(2)
-    for col, (column, title) in zip(
-        dist, (("mean_resolution_hours", "Mean resolution time (h)"), ("csat_pct", "CSAT (%)")), strict=True
-    ):
+    for col, column in zip(dist, ("mean_resolution_hours", "csat_pct"), strict=True):
+        title = kpi_entry(column).title
         box = (
             alt.Chart(results)
             .mark_boxplot(extent="min-max")
