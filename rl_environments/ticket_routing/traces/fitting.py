@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,6 +17,7 @@ from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_T
 from rl_environments.ticket_routing.core.params import HOURS_PER_WEEK, agent_schedule, weekly_intensity
 from rl_environments.ticket_routing.traces.errors import FitError
 from rl_environments.ticket_routing.traces.log import HOUR, TicketLog
+from rl_environments.ticket_routing.traces.team import MIN_SAMPLE, TeamFit, fit_effort, fit_team, fit_warnings
 
 MAX_AGENTS = 1000
 """The largest team :class:`EnvironmentConfig` allows (``num_agents``)."""
@@ -48,6 +49,10 @@ class ScenarioFit:
     target_utilization: float
     team_given: bool = False
     notes: tuple[str, ...] = ()
+    team_fit: TeamFit | None = None
+    effort_samples: dict[str, int] = field(default_factory=dict)
+    """Resolved tickets behind each type's fitted effort (empty: effort not fitted)."""
+    warnings: tuple[str, ...] = ()
 
     @property
     def days(self) -> float:
@@ -78,7 +83,9 @@ class ScenarioFit:
             for p, h in zip(PRIORITIES, cfg.sla.resolution_hours, strict=True)
         )
         lines.append(f"  SLA targets ({100 * self.sla_quantile:.0f}th percentile of resolution hours): {sla}")
-        if self.team_given:
+        if self.team_fit is not None:
+            lines.append(self.team_fit.summary() + (f"; {cfg.num_agents} agents given" if self.team_given else ""))
+        elif self.team_given:
             lines.append(f"  team: {cfg.num_agents} agents (given)")
         else:
             lines.append(
@@ -87,7 +94,17 @@ class ScenarioFit:
                 f"{self.target_utilization:.2f}); "
                 f"episode_length {cfg.episode_length} decisions (at least a week of tickets)"
             )
+        if self.effort_samples:
+            n_of = self.effort_samples
+            efforts = ", ".join(
+                f"{t} {h:.2f} h (n = {n_of[t]:,}{'' if n_of[t] >= MIN_SAMPLE else ': kept'})"
+                for t, h in zip(TICKET_TYPES, cfg.service.base_effort_hours, strict=True)
+            )
+            lines.append(
+                f"  service effort (expert hours; 25th percentile of resolution hours x mean speed): {efforts}"
+            )
         lines += [f"  note: {note}" for note in self.notes]
+        lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def to_yaml(self, path: str | Path | None = None, header: str = "") -> str:
@@ -163,6 +180,7 @@ def estimate_scenario(
     sla_quantile: float = 0.8,
     num_agents: int | None = None,
     target_utilization: float = 0.7,
+    from_log: bool = True,
 ) -> ScenarioFit:
     """Estimate a scenario from ``log`` over ``[start, end)`` (default: :func:`active_window`).
 
@@ -172,6 +190,10 @@ def estimate_scenario(
     ``base``; unless ``num_agents`` is given, the team is sized so that the offered work under random
     routing fills ``target_utilization`` of its online hours, and an episode lasts at least a week of
     decisions. The queue is enlarged to twice the tickets expected while no agent is online.
+
+    With ``from_log`` (the default) the team size and shifts come from the assignees' activity and
+    the service effort per type from the resolution times, where the log has them (see
+    :mod:`.team` for the methods and their limits); ``num_agents`` still overrides the team size.
     """
     if isinstance(sla_quantile, bool) or not isinstance(sla_quantile, int | float) or not 0.0 < sla_quantile <= 1.0:
         raise ValueError(f"sla_quantile: invalid value {sla_quantile!r}; must lie in (0, 1]")
@@ -231,10 +253,21 @@ def estimate_scenario(
         k = agents.specialties_per_agent / len(TICKET_TYPES)
         mean_expertise = k * float(np.mean(agents.specialist_range)) + (1 - k) * float(np.mean(agents.expertise_range))
     speed = base.service.min_speed + (1.0 - base.service.min_speed) * mean_expertise
-    work = float(mix @ np.asarray(base.service.base_effort_hours)) / speed
-    online = agents.shift_hours * len(agents.work_days) / 168.0
+    team_fit = fit_team(log.activity, lo, hi) if from_log else None
+    effort = _config_tuple(base.service.base_effort_hours)
+    effort_n: dict[str, int] = {}
+    if from_log and window["resolved_at"].notna().any():
+        effort, effort_n = fit_effort(window, effort, speed)
+    work = float(mix @ np.asarray(effort)) / speed
+    shift_hours, work_days = (team_fit.shift_hours, team_fit.work_days) if team_fit else (0, ())
+    online = (shift_hours or agents.shift_hours) * len(work_days or agents.work_days) / 168.0
     load = rate / 24.0 * work / min(online, 1.0)
-    team = num_agents if num_agents is not None else max(1, math.ceil(load / target_utilization))
+    if num_agents is not None:
+        team = num_agents
+    elif team_fit is not None:
+        team = team_fit.agents
+    else:
+        team = max(1, math.ceil(load / target_utilization))
     if team > MAX_AGENTS:
         raise FitError(
             f"this window needs about {team:,} agents to keep utilisation at {target_utilization:.2f} "
@@ -253,10 +286,26 @@ def estimate_scenario(
         "sla": {"resolution_hours": sla},
     }
     changes["num_agents"] = team
+    if team_fit is not None:
+        changes["agents"] = {
+            "shift_start_hour": team_fit.shift_start_hour,
+            "shift_hours": team_fit.shift_hours,
+            "work_days": list(team_fit.work_days),
+            "shift_stagger_hours": 0,
+        }
+    if any(n >= MIN_SAMPLE for n in effort_n.values()):
+        changes["service"] = {"base_effort_hours": list(effort)}
+    warnings = fit_warnings(window, log.counts("D", lo, hi), counts, exposure, sla_n)
+    if load / team > 1.0:
+        warnings.append(
+            f"the team cannot keep up: {load:.1f} agents' worth of work arrives per online hour for {team} agents "
+            f"(utilisation {load / team:.2f} under random routing); the effort estimate holds waiting time, or pass "
+            "--num-agents"
+        )
     if num_agents is None:
         changes["episode_length"] = max(base.episode_length, math.ceil(7 * rate))
     if base.agents.expertise is not None and team != base.num_agents:
-        changes["agents"] = {"expertise": None}
+        changes.setdefault("agents", {})["expertise"] = None
         notes.append("the base config's fixed expertise matrix was dropped because the team size changed")
     config = base.replace(**changes)
     backlog = offline_backlog(config)
@@ -284,6 +333,9 @@ def estimate_scenario(
         target_utilization=target_utilization,
         team_given=num_agents is not None,
         notes=tuple(notes),
+        team_fit=team_fit,
+        effort_samples=effort_n,
+        warnings=tuple(warnings),
     )
 
 

@@ -118,8 +118,10 @@ def import_frame(
     unit: str = "row",
     counts: dict[str, Any] | None = None,
     strict: bool = False,
-) -> tuple[pd.DataFrame, ImportReport]:
-    """One row per ticket (columns :data:`TICKET_COLUMNS`, sorted by opening time) and the report.
+) -> tuple[pd.DataFrame, ImportReport, pd.DataFrame | None]:
+    """One row per ticket (columns :data:`TICKET_COLUMNS`, sorted by opening time), the report, and
+    the assignees' activity (``time``, ``assignee``: every event with an assignee when the opening-time
+    column holds event times, else each ticket's resolution time; ``None`` without an assignee column).
 
     ``rows`` numbers the records (file lines with ``unit="line"``; default: data rows 1, 2...);
     ``counts`` adds reading counts to the report (``extra_cells``, ``first_extra``, ``short_rows``);
@@ -259,6 +261,7 @@ def import_frame(
     )
 
     warnings: list[str] = []
+    activity: pd.DataFrame | None = None
     if mapping.ticket_id is not None:
         ids = _text(frame[mapping.ticket_id])
         if ids.isna().any():
@@ -271,6 +274,8 @@ def import_frame(
         if mapping.order_by is not None:
             order = _order_values(frame[mapping.order_by], mapping, source, bad_rows, unit)
             tickets = tickets.assign(_order=order.to_numpy()).sort_values("_order", kind="stable")
+        if mapping.assignee is not None and mapping.rule("opened_at") in ("min", "max"):  # event times
+            activity = _activity(tickets["opened_at"], tickets["assignee"])
         tickets, merged, warnings = reduce_events(tickets, mapping, source, unit, strict)
         if merged:
             dropped[f"{'earlier' if mapping.keep == 'last' else 'later'} updates of the same ticket"] = merged
@@ -281,6 +286,8 @@ def import_frame(
     if mapping.category is None:
         defaulted["no category column"] = len(tickets)
     tickets = tickets.sort_values("opened_at", kind="stable").reset_index(drop=True)
+    if activity is None and mapping.assignee is not None:  # who resolved (else opened) each ticket, when
+        activity = _activity(tickets["resolved_at"].fillna(tickets["opened_at"]), tickets["assignee"])
     tickets = tickets[list(TICKET_COLUMNS)]
     report = ImportReport(
         rows_read=rows_read,
@@ -293,7 +300,15 @@ def import_frame(
         warnings=tuple(warnings),
         **(counts or {}),
     )
-    return tickets, report
+    return tickets, report, activity
+
+
+def _activity(times: pd.Series, who: pd.Series) -> pd.DataFrame:
+    """``time`` and ``assignee`` of every row with an assignee, sorted by time."""
+    keep = who.notna() & times.notna()
+    frame = pd.DataFrame({"time": times[keep].to_numpy(), "assignee": who[keep].astype(str).to_numpy()})
+    out: pd.DataFrame = frame.sort_values("time", kind="stable").reset_index(drop=True)
+    return out
 
 
 def _order_values(

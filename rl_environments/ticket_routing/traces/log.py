@@ -33,6 +33,8 @@ class TicketLog:
     tickets: pd.DataFrame
     source: str
     report: ImportReport
+    activity: pd.DataFrame | None = None
+    """When each assignee was at work (``time``, ``assignee``; see ``importing.import_frame``)."""
 
     def __len__(self) -> int:
         return len(self.tickets)
@@ -72,7 +74,7 @@ class TicketLog:
                 f"column {col!r} ({role}) not found; the file has: {shown}", source=str(p), column=col
             )
         raw = first if len(first.frame) else read_table(p, mapping.read_columns, **options)
-        tickets, report = import_frame(
+        tickets, report, activity = import_frame(
             raw.frame,
             mapping,
             p.name,
@@ -81,7 +83,7 @@ class TicketLog:
             counts={"extra_cells": raw.extra_cells, "first_extra": raw.first_extra, "short_rows": raw.short_rows},
             strict=strict,
         )
-        return cls(tickets, p.name, report)
+        return cls(tickets, p.name, report, activity)
 
     @classmethod
     def from_frame(
@@ -90,8 +92,8 @@ class TicketLog:
         """Import an in-memory table (cells as text or timestamps) with ``mapping``."""
         if mapping is None:
             mapping = ColumnMapping.infer([str(c) for c in frame.columns])
-        tickets, report = import_frame(frame, mapping, source, strict=strict)
-        return cls(tickets, source, report)
+        tickets, report, activity = import_frame(frame, mapping, source, strict=strict)
+        return cls(tickets, source, report, activity)
 
     # ----------------------------------------------------------------- windows and counts
     @property
@@ -116,7 +118,7 @@ class TicketLog:
         if not keep.any():
             raise WindowError(f"no tickets opened in [{lo}, {hi})", source=self.source)
         out = self.tickets[keep].reset_index(drop=True)
-        return TicketLog(out, self.source, self.report)
+        return TicketLog(out, self.source, self.report, self.activity)
 
     def counts(self, freq: str = "D", start: object = None, end: object = None) -> pd.Series:
         """Tickets opened per period (``"D"`` days, ``"h"`` hours) in the window, zeros included."""

@@ -1,0 +1,92 @@
+"""The team, the shifts and the service fitted from a log, and the warnings of a fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rl_environments.ticket_routing.traces import ColumnMapping, TicketLog, estimate_scenario
+from rl_environments.ticket_routing.traces.team import MIN_SAMPLE, fit_team
+from tests.test_traces_events import EVENTS, MONDAY, event_log
+
+HUMANS = ColumnMapping.from_dict({**EVENTS, "na_values": ["batch"]})  # the nightly closer is not a person
+
+
+def test_team_size_and_shifts_come_from_the_assignees() -> None:
+    log = TicketLog.from_frame(event_log(weeks=3), HUMANS)
+    assert log.activity is not None and set(log.activity["assignee"]) == {f"agent{k}" for k in range(5)}
+    fit = estimate_scenario(log)
+    team = fit.team_fit
+    assert team is not None
+    assert (team.agents, team.people) == (5, 5)
+    assert team.work_days == ("monday", "tuesday", "wednesday", "thursday", "friday")
+    # assignments at 10:00-17:35, resolutions at 12:00-19:35: people are active from 10:00 to 19:59
+    assert (team.shift_start_hour, team.shift_hours) == (10, 10)
+    cfg = fit.config
+    assert cfg.num_agents == 5
+    assert (cfg.agents.shift_start_hour, cfg.agents.shift_hours) == (10, 10)
+    assert "team (from the assignees): 5 agents" in fit.summary()
+    given = estimate_scenario(log, num_agents=8)
+    assert given.config.num_agents == 8 and given.config.agents.shift_hours == 10
+    assert estimate_scenario(log, from_log=False).team_fit is None
+
+
+def test_twenty_two_people_make_a_team_of_twenty_two() -> None:
+    frame = event_log(weeks=3)
+    frame["who"] = [f"person{k % 22}" for k in range(len(frame))]
+    fit = estimate_scenario(TicketLog.from_frame(frame, ColumnMapping.from_dict(EVENTS)))
+    assert fit.team_fit is not None and fit.config.num_agents == 22
+
+
+def test_service_effort_from_resolution_times() -> None:
+    log = TicketLog.from_frame(event_log(weeks=3), HUMANS)  # 120 tickets, all resolved after 3 hours
+    fit = estimate_scenario(log)
+    assert fit.effort_samples == {
+        "technical": 120,
+        "billing": 0,
+        "feature_request": 0,
+        "bug_report": 0,
+        "integration": 0,
+    }
+    base = fit.config.service.base_effort_hours
+    assert 0.5 < base[0] < 3.0  # 3 h elapsed x the mean speed of a random agent
+    assert base[1:] == (0.5, 0.75, 1.5, 2.0)  # no sample: kept
+    assert "(n = 0: kept)" in fit.summary()
+
+
+def test_fit_warnings_thin_unresolved_uneven_sparse() -> None:
+    frame = event_log(weeks=2)  # 80 tickets: 20 per priority
+    frame = frame[~((frame["case"] <= "T0010") & (frame["activity"] == "Resolve ticket"))]  # 10 unresolved
+    bulk = event_log(weeks=1, per_day=60).assign(case=lambda f: "B" + f["case"])
+    bulk = bulk[pd.to_datetime(bulk["time"]).dt.normalize() == MONDAY]  # one Monday of 60 extra tickets
+    log = TicketLog.from_frame(pd.concat([frame, bulk], ignore_index=True), HUMANS)
+    fit = estimate_scenario(log, start="2024-03-04", end="2024-03-18")
+    text = "\n".join(fit.warnings)
+    thin = estimate_scenario(TicketLog.from_frame(frame, HUMANS)).warnings
+    expected = f"SLA targets from fewer than {MIN_SAMPLE} resolved tickets: critical (n = 18), high (n = 17)"
+    assert expected in "\n".join(thin)
+    assert "% of the window's tickets have no resolution time" in text
+    assert "uneven daily volume: 2024-03-04 had 68 tickets" in text
+    assert "weekly-profile hours rest on 1-4 tickets" in text
+    assert "warning: uneven daily volume" in fit.summary()
+
+
+def test_no_activity_no_team_fit() -> None:
+    assert fit_team(None, MONDAY, MONDAY + pd.Timedelta(days=7)) is None
+    log = TicketLog.from_frame(event_log(weeks=1), HUMANS)
+    assert fit_team(log.activity, MONDAY + pd.Timedelta(days=30), MONDAY + pd.Timedelta(days=31)) is None
+    always = pd.DataFrame({"time": MONDAY + pd.to_timedelta(np.arange(24 * 7), unit="h"), "assignee": ["a"] * (24 * 7)})
+    team = fit_team(always, MONDAY, MONDAY + pd.Timedelta(days=7))
+    assert team is not None and (team.shift_start_hour, team.shift_hours, len(team.work_days)) == (0, 24, 7)
+
+
+def test_uci_team_is_fitted_from_the_resolvers() -> None:
+    from tests.test_traces import UCI_ZIP
+
+    if not UCI_ZIP.is_file():
+        pytest.skip(f"UCI incident log not found at {UCI_ZIP}")
+    fit = estimate_scenario(TicketLog.read(UCI_ZIP, "uci_incident_log"))
+    assert fit.team_fit is not None
+    assert 50 <= fit.config.num_agents <= 300
+    assert fit.team_fit.work_days == ("monday", "tuesday", "wednesday", "thursday", "friday")
