@@ -1,6 +1,8 @@
 """rl-environments: Gymnasium environments for operations problems.
 
-Importing the package registers ``TicketRouting-v0`` with Gymnasium.
+Importing the package registers ``TicketRouting-v0`` with Gymnasium, and the scored tasks
+``TicketRouting-Balanced-v0``, ``TicketRouting-Hard-v0`` and ``TicketRouting-ServiceDesk-v0``
+(each a fixed scenario, objective and episode length: see ``rl_environments.ticket_routing.tasks``).
 
 ``gymnasium.make("TicketRouting-v0")`` returns the environment itself, without Gymnasium's
 order-enforcing and passive-checker wrappers (the environment raises on a ``step`` before
@@ -25,4 +27,17 @@ if "TicketRouting-v0" not in registry:
         disable_env_checker=True,
     )
 
-__all__ = ["__version__"]
+# The scored tasks (rl_environments/ticket_routing/tasks.py defines them; a test keeps the two lists equal).
+TASK_IDS = ("TicketRouting-Balanced-v0", "TicketRouting-Hard-v0", "TicketRouting-ServiceDesk-v0")
+for _task_id in TASK_IDS:
+    if _task_id not in registry:
+        register(
+            id=_task_id,
+            entry_point="rl_environments.ticket_routing.tasks:make_env",
+            vector_entry_point="rl_environments.ticket_routing.tasks:make_vec_env",
+            kwargs={"task_id": _task_id},
+            order_enforce=False,
+            disable_env_checker=True,
+        )
+
+__all__ = ["TASK_IDS", "__version__"]

@@ -9,6 +9,8 @@
     ticket-routing compare --config scenario.yaml --trace tickets.csv --mapping my_columns.yaml
     ticket-routing plan --config scenario.yaml --policy skill_load --sla 90 --csat 85
     ticket-routing sweep --param num_agents=8:16:2 --param arrivals.rate_per_day=30,42,54 --workers 2
+    ticket-routing score --model ppo.zip --task TicketRouting-Balanced-v0
+    ticket-routing score --policy all
 
 Also ``python -m rl_environments.ticket_routing``. Bad input (a missing or invalid file, an
 unknown preset or policy) prints a named error on stderr and exits with code 2.
@@ -25,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rl_environments import __version__
-from rl_environments.ticket_routing.cli import compare, config, fit_trace, inspect, plan, simulate, sweep
+from rl_environments.ticket_routing.cli import compare, config, fit_trace, inspect, plan, score, simulate, sweep
 from rl_environments.ticket_routing.cli.common import PROG, CliError, Parser
 from rl_environments.ticket_routing.cli.compare import TABLE_COLUMNS, comparison_table
 
@@ -40,6 +42,7 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     fit_trace.add_parser,
     plan.add_parser,
     sweep.add_parser,
+    score.add_parser,
 )
 
 
