@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rl_environments import TASK_IDS
-from rl_environments.ticket_routing.cli.common import CliError, console
+from rl_environments.ticket_routing.cli.common import CliError, add_out_option, console
 from rl_environments.ticket_routing.policies import POLICY_NAMES
 
 RECOMPUTE_COMMAND = "ticket-routing score --recompute-references"  # tasks.RECOMPUTE_COMMAND (tasks is imported lazily)
@@ -61,7 +61,7 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="evaluate every baseline on the tasks' evaluation seeds and store the reference returns",
     )
-    p.add_argument("--out", metavar="DIR", help="also write scores.csv and episodes.csv here")
+    add_out_option(p, "DIR", "also write scores.csv and episodes.csv here")
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
