@@ -14,6 +14,7 @@ from gymnasium.utils.env_checker import check_env
 import rl_environments
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
 from rl_environments.ticket_routing.cli import main
+from rl_environments.ticket_routing.core.environment import resolve_config
 from rl_environments.ticket_routing.policies import POLICY_NAMES
 from rl_environments.ticket_routing.tasks import (
     RECOMPUTE_COMMAND,
@@ -44,6 +45,7 @@ def test_every_task_id_makes_the_task_environment(task_id: str) -> None:
     assert config == EnvironmentConfig.preset(task.scenario).with_objective(task.objective).replace(
         episode_length=task.episode_length
     )
+    assert config == resolve_config(task.config_name)  # what training scripts take as --config
     env = gym.make(task_id)
     assert isinstance(env, TicketRoutingEnv)
     assert env.config == config
