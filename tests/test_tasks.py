@@ -252,7 +252,7 @@ def test_cli_scores_a_trained_model(tiny_model: Path, tmp_path: Path, capsys: py
 
 def test_model_errors_are_named(tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["score", "--model", str(tmp_path / "missing.zip"), "--task", BALANCED]) == 2
-    assert "model: file not found" in capsys.readouterr().err
+    assert "missing.zip': file not found" in capsys.readouterr().err
     assert main(["score", "--model", str(tmp_path / "missing.txt"), "--task", BALANCED]) == 2
     assert "neither a baseline" in capsys.readouterr().err
     # Trained on 14 agents: the service desk has 100.

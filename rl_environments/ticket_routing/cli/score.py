@@ -153,8 +153,8 @@ def score_table(reports: list[Any], references: Any) -> Any:
     shown = [t for t in TASK_IDS if any(t in {s.task_id for s in r.tasks} for r in reports)]
     runs = sorted({s.n for r in reports for s in r.tasks})
     table = Table(
-        title="Normalized score (0 = random valid routing, 100 = the best rule) on the task's return; "
-        f"mean ± 95% CI over {'/'.join(map(str, runs))} runs per task; IQM [stratified-bootstrap 95% CI]",
+        title=f"Score (0 = random, 100 = best rule): mean ± 95% CI over {'/'.join(map(str, runs))} runs per task; "
+        "IQM [stratified-bootstrap 95% CI]",
         title_justify="left",
     )
     table.add_column("policy", style="bold")
