@@ -121,6 +121,12 @@ def test_iqm_and_its_stratified_bootstrap_interval() -> None:
         iqm_interval([[1.0], []])
 
 
+def test_iqm_is_rliables_aggregate_iqm() -> None:
+    metrics = pytest.importorskip("rliable.metrics")  # the ecosystem extra
+    scores = np.random.default_rng(1).normal(size=(20, 3))
+    assert iqm(scores) == pytest.approx(float(metrics.aggregate_iqm(scores)))
+
+
 # --------------------------------------------------------------------- the stored references
 def test_stored_references_cover_every_task_and_belong_to_it() -> None:
     references = load_references()
