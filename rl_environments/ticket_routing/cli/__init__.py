@@ -30,6 +30,7 @@ from rl_environments import __version__
 from rl_environments.ticket_routing.cli import compare, config, fit_trace, inspect, plan, score, simulate, sweep
 from rl_environments.ticket_routing.cli.common import PROG, CliError, Parser
 from rl_environments.ticket_routing.cli.compare import TABLE_COLUMNS, comparison_table
+from rl_environments.ticket_routing.core.state_manager import SimulationBudgetError
 
 __all__ = ["PROG", "SUBCOMMANDS", "TABLE_COLUMNS", "CliError", "build_parser", "comparison_table", "main"]
 
@@ -70,8 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except SystemExit as exc:  # --help and argparse usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    except (CliError, ValueError) as exc:
+    except (CliError, ValueError, SimulationBudgetError) as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return 2
+    except OSError as exc:  # a file problem the checks before the work could not foresee (disk full, ...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"{PROG}: error: {where}{exc.strerror or exc}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

@@ -76,6 +76,8 @@ def load_config(args: argparse.Namespace) -> EnvironmentConfig:
     """
     if getattr(args, "config", None):
         path = Path(args.config)
+        if path.is_dir():
+            raise CliError(f"--config: {args.config} is a directory, not a configuration file")
         if path.is_file():
             return EnvironmentConfig.from_yaml(path)
         if args.config in EnvironmentConfig.preset_names():
@@ -131,7 +133,7 @@ def check_input_file(path: str) -> None:
     """A named error unless ``path`` is an existing file."""
     p = Path(path)
     if p.is_dir():
-        raise CliError(f"{path}: a folder, not a file")
+        raise CliError(f"{path}: is a directory (a folder, not a file)")
     if not p.is_file():
         raise CliError(f"{path}: file not found")
 
@@ -143,6 +145,17 @@ def check_output_file(path: str, flag: str) -> None:
         raise CliError(f"{flag}: {path} is a folder; give a file name")
     if not p.parent.is_dir():
         raise CliError(f"{flag}: the folder {p.parent} does not exist")
+
+
+def prepare_output_dir(path: str, flag: str) -> None:
+    """Create the output folder ``path`` (and its parents) before any work, or fail with a named error."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise CliError(f"{flag}: {path} is a file, not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"{flag}: cannot create the folder {path}: {exc.strerror or exc}") from None
 
 
 def load_trace(args: argparse.Namespace, config: EnvironmentConfig) -> tuple[EnvironmentConfig, ArrivalTrace | None]:

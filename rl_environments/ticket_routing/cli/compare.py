@@ -17,6 +17,7 @@ from rl_environments.ticket_routing.cli.common import (
     load_config,
     load_trace,
     model_policies,
+    prepare_output_dir,
     scenario_label,
 )
 from rl_environments.ticket_routing.core.kpi_catalog import MAIN_KPIS, kpi
@@ -101,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(
             f"--baseline: invalid value {args.baseline!r}; it must be one of the compared: {', '.join(names)}"
         )
+    if args.out:
+        prepare_output_dir(args.out, "--out")
     config, trace = load_trace(args, config)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     per_episode = evaluate_many(

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rl_environments.ticket_routing.cli.common import CliError, Parser, add_config_options, add_out_option, load_config
+from rl_environments.ticket_routing.cli.common import (
+    CliError,
+    Parser,
+    add_config_options,
+    add_out_option,
+    check_input_file,
+    check_output_file,
+    load_config,
+)
 from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
 
 
@@ -44,8 +52,7 @@ def _cmd_config_show(args: argparse.Namespace) -> int:
 
 def _cmd_config_validate(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    if not path.is_file():
-        raise CliError(f"{path}: file not found")
+    check_input_file(args.file)
     config = EnvironmentConfig.from_yaml(path)
     changed = config.diff()
     detail = f"{len(changed)} setting(s) differ from the defaults: {', '.join(changed)}" if changed else "all defaults"
@@ -54,6 +61,8 @@ def _cmd_config_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_config_export(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_file(args.out, "--out")
     config = EnvironmentConfig.preset(args.preset) if args.preset else EnvironmentConfig()
     label = f"preset {args.preset!r}" if args.preset else "the default scenario"
     text = f"# TicketRouting-v0 configuration: {label}, every setting written out.\n" + config.to_yaml()

@@ -12,6 +12,7 @@ from rl_environments.ticket_routing.cli.common import (
     DeprecatedFlag,
     add_config_options,
     add_out_option,
+    check_output_file,
     console,
     load_config,
 )
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     policy = make_policy(args.policy, config, seed=args.seed)
     if args.out and Path(args.out).suffix not in (".csv", ".parquet"):
         raise CliError(f"--out: invalid file name {args.out!r}; use a .csv or .parquet file")
+    if args.out:
+        check_output_file(args.out, "--out")
     out = console()
     if args.render == "ansi":
         env = TicketRoutingEnv(config, render_mode="ansi")

@@ -22,6 +22,7 @@ from rl_environments.ticket_routing.core.data_models import (
 )
 from rl_environments.ticket_routing.core.metrics import COUNT_KPIS, compute_kpis
 from rl_environments.ticket_routing.core.params import remaining_work_cap
+from rl_environments.ticket_routing.core.safe_yaml import preview
 from rl_environments.ticket_routing.core.state_manager import (
     F_CLOCK,
     I_DONE,
@@ -303,6 +304,8 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        if isinstance(seed, np.integer):  # NumPy integers are seeds too (Gymnasium takes only int)
+            seed = int(seed)
         super().reset(seed=seed)
         if options:
             unknown = sorted(set(options) - {"trace"})
@@ -330,19 +333,24 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         self.sim.rng[:] = rng
         self._bind_rows()
 
+    def _agent_index(self, action: Any) -> int:
+        """``action`` as an agent index, or a ``ValueError`` saying it is not in the action space
+        (any integer type, including NumPy's and 0-d arrays; never a float, bool, inf or NaN)."""
+        n = self.config.num_agents
+        value = action.item() if isinstance(action, np.ndarray) and action.shape == () else action
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) < n:
+            raise ValueError(
+                f"action: invalid value {preview(action, 80)}; not in the action space Discrete({n}) "
+                f"(an integer agent index in [0, {n - 1}])"
+            )
+        return int(value)
+
     def step(self, action: Any) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
         if self._needs_reset:
             if not self._started:
                 raise RuntimeError("step() called before reset(); call env.reset() first")
             raise RuntimeError("step() called after the episode ended; call env.reset() first")
-        try:
-            agent = int(action)
-        except (TypeError, ValueError):
-            raise ValueError(f"action: invalid value {action!r}; expected an agent index") from None
-        if agent != action or not 0 <= agent < self.config.num_agents:
-            raise ValueError(
-                f"action: invalid value {action!r}; must be an integer in [0, {self.config.num_agents - 1}]"
-            )
+        agent = self._agent_index(action)
         self._actions[0] = agent
         sim = self.sim
         sim.step(self._actions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 import gymnasium as gym
@@ -22,6 +23,7 @@ from rl_environments.ticket_routing.core.environment import (
     resolve_config,
 )
 from rl_environments.ticket_routing.core.metrics import batch_kpis, compute_kpis
+from rl_environments.ticket_routing.core.safe_yaml import preview
 from rl_environments.ticket_routing.core.state_manager import (
     F_CLOCK,
     I_DONE,
@@ -154,14 +156,23 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
             if not which.any():  # nothing to reset: the current state, unchanged
                 return self._observation(), self._info(None)
         n = self.num_envs
-        if isinstance(seed, int):
-            seeds: list[int | None] = [seed + i for i in range(n)]
+        if _is_seed(seed):
+            seeds: list[int | None] = [int(seed) + i for i in range(n)]  # type: ignore[arg-type]
         elif seed is None:
             seeds = [None] * n
         else:
+            if isinstance(seed, (str, bytes)) or not isinstance(seed, Iterable):
+                raise ValueError(f"seed: invalid value {preview(seed, 80)}; expected an integer, a list or None")
             seeds = list(seed)
             if len(seeds) != n:
                 raise ValueError(f"seed: expected {n} seeds (one per sub-environment), got {len(seeds)}")
+            for i, s in enumerate(seeds):
+                if s is not None and not _is_seed(s):
+                    raise ValueError(f"seed[{i}]: invalid value {preview(s, 80)}; expected an integer >= 0 or None")
+            seeds = [None if s is None else int(s) for s in seeds]
+        negative = [s for s in seeds if s is not None and s < 0]
+        if negative:
+            raise ValueError(f"seed: invalid value {negative[0]}; seeds must be integers >= 0")
         if seed is not None or not self._seeded:
             rows = np.flatnonzero(which)
             gens = [seeding.np_random(seeds[i])[0] for i in rows]
@@ -301,3 +312,8 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
 def _row(batch: dict[str, Any], i: int) -> dict[str, Any]:
     """Sub-environment ``i``'s observation out of a batched (possibly nested) observation."""
     return {key: _row(value, i) if isinstance(value, dict) else value[i] for key, value in batch.items()}
+
+
+def _is_seed(value: object) -> bool:
+    """A Python or NumPy integer (not a bool): what ``reset(seed=...)`` accepts for one seed."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
