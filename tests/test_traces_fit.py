@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from rl_environments.ticket_routing.cli import main
 from rl_environments.ticket_routing.traces import ColumnMapping, TicketLog, estimate_scenario
+from rl_environments.ticket_routing.traces.check import check_fit, check_text
 from rl_environments.ticket_routing.traces.team import MIN_SAMPLE, fit_team
 from tests.test_traces_events import EVENTS, MONDAY, event_log
 
@@ -90,3 +94,42 @@ def test_uci_team_is_fitted_from_the_resolvers() -> None:
     assert fit.team_fit is not None
     assert 50 <= fit.config.num_agents <= 300
     assert fit.team_fit.work_days == ("monday", "tuesday", "wednesday", "thursday", "friday")
+
+
+def test_fit_trace_writes_the_report_png_and_checks_the_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "events.csv"
+    event_log(weeks=3).to_csv(path, index=False)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        "columns: {ticket_id: case, opened_at: time, priority: prio, assignee: who}\n"
+        "na_values: [batch]\n"
+        "priorities: {P1: critical, P2: high, P3: medium, P4: low}\n"
+        "resolved_when: {column: activity, values: [Resolve ticket]}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "scenario.yaml"
+    assert main(["fit-trace", str(path), "--mapping", str(mapping), "-o", str(out), "--check"]) == 0
+    text = capsys.readouterr().out
+    png = tmp_path / "scenario.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {png}" in text
+    assert "Fitted scenario vs the log (least_loaded, 5 simulated weeks" in text
+    assert "busiest hour: log" in text
+    other = tmp_path / "other.yaml"
+    assert main(["fit-trace", str(path), "--mapping", str(mapping), "-o", str(other), "--no-report"]) == 0
+    assert not (tmp_path / "other.png").exists()
+
+
+def test_check_sets_the_log_beside_the_simulation() -> None:
+    log = TicketLog.from_frame(event_log(weeks=3), HUMANS)
+    fit = estimate_scenario(log)
+    table = check_fit(log, fit, episodes=2)
+    row = table.set_index("metric")
+    assert row.loc["tickets per day", "log"] == pytest.approx(120 / fit.days)
+    assert row.loc["tickets per day", "simulated"] == pytest.approx(120 / fit.days, rel=0.35)
+    assert row.loc["tickets on a saturday (mean)", "log"] == 0.0
+    assert row.loc["tickets on a saturday (mean)", "simulated"] == 0.0
+    assert row.loc["mean resolution hours", "log"] == pytest.approx(3.0)
+    assert row.loc["SLA met % (resolved tickets)", "log"] == pytest.approx(100.0)
+    assert table.attrs["hour_of_week_max_abs_diff"] < 0.5
+    assert "tickets per day" in check_text(table)

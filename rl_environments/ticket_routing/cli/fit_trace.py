@@ -39,6 +39,16 @@ def add_parser(sub: Any) -> None:
         metavar="U",
         help="utilisation the fitted team is sized for, in (0, 1] (default: %(default)s)",
     )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="simulate the fitted scenario (least_loaded, 5 weeks) and print it beside the log",
+    )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="with -o, do not write the fit report PNG next to the YAML (scenario.png for scenario.yaml)",
+    )
     add_limit_options(p)
     p.set_defaults(func=run)
 
@@ -78,9 +88,17 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         f"# Fitted by `ticket-routing fit-trace` from {Path(args.file).name}\n"
         f"# window {fit.start:%Y-%m-%d %H:%M} to {fit.end:%Y-%m-%d %H:%M}, {fit.tickets} tickets.\n"
     )
+    if getattr(args, "check", False):
+        from rl_environments.ticket_routing.traces.check import check_fit, check_text
+
+        print(check_text(check_fit(log, fit)), file=stream)
     if output:
         fit.to_yaml(output, header)
         print(f"wrote {output}", file=stream)
+        if not getattr(args, "no_report", False):
+            from rl_environments.ticket_routing.traces.report import plot_fit
+
+            print(f"wrote {plot_fit(log, fit, Path(output).with_suffix('.png'))}", file=stream)
     else:
         print(fit.to_yaml(header=header), file=stream)
     return 0
