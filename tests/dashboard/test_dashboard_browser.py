@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 90_000
-SIDEBAR_PAGES = ["Home", "Simulator", "Analytics", "Configuration"]
+SIDEBAR_PAGES = ["Home", "Simulator", "Analytics", "Configuration", "Planner"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium (make test installs it)")
 
@@ -161,8 +161,8 @@ def test_every_page_in_chromium(server: str) -> None:
             expect(page.get_by_role("heading", name=re.compile("TicketRouting-v0"))).to_be_visible()
             expect(page.get_by_text("Current configuration")).to_be_visible()
             expect(page.get_by_test_id("stMetric").first).to_contain_text("Agents")
-            expect(page.get_by_test_id("stPageLink")).to_have_count(3)
-            expect(page.get_by_test_id("stPageLink").last).to_contain_text("Configuration")
+            expect(page.get_by_test_id("stPageLink")).to_have_count(4)
+            expect(page.get_by_test_id("stPageLink").last).to_contain_text("Planner")
             expect(page.get_by_test_id("stDataFrame").locator("canvas").first).to_be_attached()
             _screenshot(page, "home.png")
 
@@ -225,6 +225,34 @@ def test_every_page_in_chromium(server: str) -> None:
             expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(7)
             expect(page.get_by_role("button", name="Download episodes (CSV)")).to_be_visible()
             _screenshot(page, "analytics.png")
+
+            # Planner: targets in; the staffing answer, the sweep chart and its CSV out.
+            _nav(page, "Planner")
+            expect(page.get_by_role("heading", name="Staffing targets")).to_be_visible()
+            _expect_sidebar(page, "hard")
+            plan_episodes = page.get_by_label("Episodes per team size")
+            plan_episodes.fill("4")
+            plan_episodes.press("Enter")
+            expect(plan_episodes).to_have_value("4")
+            start = time.perf_counter()
+            page.get_by_role("button", name="Find the team").click()
+            expect(page.get_by_text(re.compile(r"^\d+ agents: the smallest team whose 95% intervals"))).to_be_visible()
+            timings["planner_plan"] = time.perf_counter() - start
+            expect(page.get_by_test_id("stMetric").filter(has_text="Erlang C")).to_be_visible()
+            expect(page.get_by_text(re.compile("^Erlang C assumes"))).to_be_visible()
+            # The what-if team sizes are centred on the answer: four either side.
+            answer = int(page.get_by_test_id("stMetric").filter(has_text="Team needed").inner_text().split()[-1])
+            expect(page.get_by_label("Team to", exact=True)).to_have_value(str(answer + 4))
+            seeds = page.get_by_label("Seeds", exact=True)
+            seeds.fill("3")
+            seeds.press("Enter")
+            expect(seeds).to_have_value("3")
+            start = time.perf_counter()
+            page.get_by_role("button", name="Run sweep").click()
+            expect(page.get_by_role("button", name="Download sweep results (CSV)")).to_be_visible()
+            timings["planner_sweep"] = time.perf_counter() - start
+            expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2)
+            _screenshot(page, "planner.png")
         finally:
             browser.close()
     # Printed for people (run with -s); speed targets belong in benchmarks, not in assertions.

@@ -33,7 +33,12 @@ def test_home_shows_the_configuration_in_use_and_links_to_every_page(page: Calla
     assert _metric(at, "Tickets per day") == f"{default.arrivals.rate_per_day:g}"
     # Each link targets a page the router registered (its URL path), in sidebar order.
     links = [(e.proto.label, e.proto.page) for e in at.get("page_link")]
-    assert links == [("Simulator", "Simulator"), ("Analytics", "Analytics"), ("Configuration", "Configuration")]
+    assert links == [
+        ("Simulator", "Simulator"),
+        ("Analytics", "Analytics"),
+        ("Configuration", "Configuration"),
+        ("Planner", "Planner"),
+    ]
     assert _config_line(at) == "Configuration in use: **balanced (default)**"
 
     at.session_state["config"] = EnvironmentConfig(num_agents=3, arrivals={"rate_per_day": 12.5})

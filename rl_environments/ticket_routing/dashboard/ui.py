@@ -17,6 +17,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("app_pages/1_Simulator.py", "Simulator", "Route tickets one at a time, by hand or with a baseline policy."),
     ("app_pages/2_Analytics.py", "Analytics", "Compare policies over many episodes, with 95% confidence intervals."),
     ("app_pages/3_Configuration.py", "Configuration", "Edit every parameter, load presets, import and export."),
+    ("app_pages/4_Planner.py", "Planner", "How many agents meet your SLA and CSAT targets; what-if sweeps."),
 )
 """The other pages, in sidebar order: path, sidebar title, one-line description (for Home's links)."""
 
