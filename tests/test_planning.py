@@ -361,7 +361,8 @@ def test_sweep_writes_tidy_cells_in_grid_order(serial_sweep: SweepResult) -> Non
     spec = serial_sweep.spec
     assert serial_sweep.ran == len(cells) == spec.num_cells == 2 * 2 * 2 * 3
     assert serial_sweep.skipped == 0
-    assert list(cells.columns[:5]) == ["num_agents", "arrivals.rate_per_day", "policy", "episode", "seed"]
+    assert list(cells.columns[:6]) == ["num_agents", "arrivals.rate_per_day", "policy", "scenario", "episode", "seed"]
+    assert set(cells["scenario"]) == {"custom"}
     assert list(cells["seed"][:3]) == [7, 8, 9]
     assert list(dict.fromkeys(zip(cells["num_agents"], cells["arrivals.rate_per_day"], strict=True))) == [
         (6, 30.0), (6, 45.0), (9, 30.0), (9, 45.0)
@@ -484,6 +485,7 @@ def test_sweep_command_writes_results_and_charts(capsys: pytest.CaptureFixture[s
                  "heatmap_csat_pct.png"):  # fmt: skip
         assert (tmp_path / name).stat().st_size > 0
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"), pd.read_csv(tmp_path / "results.csv"))
+    assert set(pd.read_csv(tmp_path / "results.csv")["scenario"]) == {"default"}
     code = main(argv)
     out, _ = capsys.readouterr()
     assert code == 0 and "resumed: 8 finished cells" in out and "ran 0 cells" in out

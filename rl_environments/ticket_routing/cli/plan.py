@@ -15,7 +15,9 @@ from rl_environments.ticket_routing.cli.common import (
     DEFAULT_SEED,
     CliError,
     add_config_options,
+    add_out_option,
     console,
+    scenario_label,
 )
 from rl_environments.ticket_routing.cli.common import load_config as _load_config
 from rl_environments.ticket_routing.policies import POLICY_NAMES
@@ -58,7 +60,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--per-hour", action="store_true", help="also print agents needed on shift for each hour of the week"
     )
-    p.add_argument("--out", metavar="DIR", help="write plan_runs.csv (and hourly_needs.csv with --per-hour) here")
+    add_out_option(p, "DIR", "write plan_runs.csv (and hourly_needs.csv with --per-hour) here")
     add_backend_options(p)
     p.set_defaults(func=run)
 
@@ -103,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             max_agents=args.max_agents,
             probes=args.probes,
             backend=backend,
+            scenario=scenario_label(args),
             on_run=(
                 lambda r: console(stderr=True).print(
                     f"  tried {r.num_agents} agents: {'meets' if r.meets else 'misses'}"

@@ -8,7 +8,15 @@ import time
 from typing import Any
 
 from rl_environments.ticket_routing.cli.backend import add_backend_options, backend_from_args
-from rl_environments.ticket_routing.cli.common import DEFAULT_SEED, CliError, add_config_options, console, load_config
+from rl_environments.ticket_routing.cli.common import (
+    DEFAULT_SEED,
+    CliError,
+    add_config_options,
+    add_out_option,
+    console,
+    load_config,
+    scenario_label,
+)
 from rl_environments.ticket_routing.policies import POLICY_NAMES
 
 SHOWN_ROWS = 40
@@ -44,7 +52,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seeds", type=int, default=10, metavar="N", help="seeds (episodes) per cell group (default: 10)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="first seed (default: %(default)s)")
     p.add_argument("--episode-length", type=int, metavar="N", help="override the config's episode_length")
-    p.add_argument("--out", default="sweep", metavar="DIR", help="results folder (default: %(default)s)")
+    add_out_option(p, "DIR", "results folder (default: sweep)")
     p.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="also write results.parquet with parquet"
     )
@@ -70,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     if args.episode_length is not None:
         config = config.replace(episode_length=args.episode_length)
-    spec = SweepSpec(
-        config, tuple(parse_param(text) for text in args.param), tuple(args.policies), args.seeds, args.seed
-    )
+    args.out = args.out or "sweep"
+    params = tuple(parse_param(text) for text in args.param)
+    spec = SweepSpec(config, params, tuple(args.policies), args.seeds, args.seed, scenario_label(args))
     if args.x is not None and args.x not in spec.names:
         raise CliError(f"--x: {args.x!r} is not a --param field ({', '.join(spec.names)})")
     _check_kpi(args.kpi, config)

@@ -152,14 +152,11 @@ def what_if(
 def band_frame(result: SweepResult, kpi: str) -> pd.DataFrame:
     """``num_agents``, ``tickets per day``, mean, ci95_low and ci95_high of ``kpi`` (for charts).
 
-    The band is clipped to the KPI's possible values (0-100 for percentages, >= 0 otherwise): with
-    few seeds a 95% interval can reach past them.
+    The band is clipped to the KPI's possible values (``evaluation.summarize`` does it): with few
+    seeds a 95% interval could otherwise reach past them.
     """
     part = result.summary[result.summary["kpi"] == kpi]
     frame: pd.DataFrame = part[["num_agents", RATE_FIELD, "mean", "ci95_low", "ci95_high"]].copy()
     frame["tickets per day"] = frame[RATE_FIELD].astype(float)
-    upper = 100.0 if kpi.endswith("_pct") else None
-    for column in ("ci95_low", "ci95_high"):
-        frame[column] = frame[column].clip(lower=0.0, upper=upper)
     out: pd.DataFrame = frame.reset_index(drop=True)
     return out

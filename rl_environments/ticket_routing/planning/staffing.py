@@ -217,6 +217,7 @@ def plan_staffing(
     probes: int = 1,
     backend: Backend | None = None,
     on_run: Callable[[TeamRun], None] | None = None,
+    scenario: str | None = None,
 ) -> PlanResult:
     """The smallest ``num_agents`` in ``[min_agents, max_agents]`` for which ``policy`` meets ``targets``.
 
@@ -258,7 +259,7 @@ def plan_staffing(
             sizes = _probes(lo, hi, probes, lo_known, hi_known, step)
             step *= 2
         rounds += 1
-        tasks = [Task(config.replace(num_agents=n).to_dict(), policy, episodes, seed) for n in sizes]
+        tasks = [Task(config.replace(num_agents=n).to_dict(), policy, episodes, seed, scenario) for n in sizes]
         for index, rows in runner.run(tasks):
             kpis = _summarize(rows)
             meets, shortfall = assess(targets, kpis)

@@ -37,7 +37,7 @@ from rl_environments.ticket_routing.planning.tasks import Task, apply_fields, ch
 RESULTS = "results.csv"
 SPEC = "sweep.json"
 SUMMARY = "summary.csv"
-ROW_IDS: tuple[str, ...] = ("policy", "episode", "seed")
+ROW_IDS: tuple[str, ...] = ("policy", "scenario", "episode", "seed")
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(rf"^\s*({_NUMBER})\s*:\s*({_NUMBER})\s*(?::\s*({_NUMBER})\s*)?$")
@@ -143,6 +143,8 @@ class SweepSpec:
     policies: tuple[str, ...] = ("skill_load",)
     seeds: int = 10
     seed: int = 0
+    scenario: str = "custom"
+    """Label of the base scenario, written in every row's ``scenario`` column (not part of the resume check)."""
     configs: tuple[EnvironmentConfig, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -335,7 +337,8 @@ def run_sweep(
             if (*canon, _canon(policy)) in done:
                 skipped += spec.seeds
             else:
-                pending.append((point, policy, Task(config.to_dict(), policy, spec.seeds, spec.seed)))
+                task = Task(config.to_dict(), policy, spec.seeds, spec.seed, spec.scenario)
+                pending.append((point, policy, task))
     runner = backend if backend is not None else SerialBackend()
     ran = 0
     bar = _Bar(progress, spec.num_cells, skipped)

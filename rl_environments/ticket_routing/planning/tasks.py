@@ -29,6 +29,8 @@ class Task:
     """A baseline policy name (see ``policies.POLICY_NAMES``)."""
     episodes: int
     seed: int
+    scenario: str | None = None
+    """Label of the ``scenario`` column (default: ``evaluation.scenario_name`` of the config)."""
 
 
 def run_task(task: Task) -> list[dict[str, Any]]:
@@ -36,7 +38,7 @@ def run_task(task: Task) -> list[dict[str, Any]]:
     from rl_environments.ticket_routing.evaluation import evaluate
 
     config = EnvironmentConfig.from_dict(task.config)
-    frame = evaluate(task.policy, config, task.episodes, task.seed)
+    frame = evaluate(task.policy, config, task.episodes, task.seed, scenario=task.scenario)
     return [{str(key): value for key, value in row.items()} for row in frame.to_dict("records")]
 
 
