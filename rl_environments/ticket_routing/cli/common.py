@@ -162,16 +162,47 @@ def load_trace(args: argparse.Namespace, config: EnvironmentConfig) -> tuple[Env
     """The arrival trace to replay in ``compare`` (``--trace FILE``), or ``None`` for generated arrivals,
     with ``config`` set to start at the window's hour of the week and to run until the log is exhausted."""
     if not getattr(args, "trace", None):
-        for option in ("mapping", "trace_start", "trace_end", "max_rows", "max_mb", "strict"):
+        for option in ("mapping", "trace_start", "trace_end", "trace_all", "max_rows", "max_mb", "strict"):
             if getattr(args, option, None):
                 raise CliError(f"--{option.replace('_', '-')} needs --trace FILE")
         return config, None
     from rl_environments.ticket_routing.traces import load_replay
 
     check_input_file(args.trace)
-    window = load_replay(args.trace, args.mapping, args.trace_start, args.trace_end, **limit_options(args))
-    sys.stderr.write(window.describe() + "\n")
+    whole = bool(getattr(args, "trace_all", False))
+    if whole and (args.trace_start or args.trace_end):
+        raise CliError("--trace-all: give either --trace-all or --trace-start/--trace-end")
+    window = load_replay(
+        args.trace,
+        args.mapping,
+        args.trace_start,
+        args.trace_end,
+        window="all" if whole else "fitted",
+        **limit_options(args),
+    )
+    default = not (whole or args.trace_start or args.trace_end)
+    note = " (the window fit-trace fits; --trace-all replays the whole log)" if default else ""
+    sys.stderr.write(window.describe() + note + "\n")
     return window.configure(config), window.trace
+
+
+def warn_rejected(per_episode: Any, trace: ArrivalTrace | None, config: EnvironmentConfig) -> str | None:
+    """A loud warning on stderr when a replay rejected real tickets (the queue was full); the text, or ``None``."""
+    if trace is None or "tickets_rejected" not in per_episode:
+        return None
+    rejected = per_episode["tickets_rejected"].astype(float)
+    if not (rejected > 0).any():
+        return None
+    worst = int(rejected.max())
+    queue = config.max_queue_size
+    text = (
+        f"WARNING: the replay rejected real tickets: {int(rejected.sum()):,} in {int((rejected > 0).sum())} of "
+        f"{len(rejected)} episodes (up to {worst:,} of {len(trace):,} in one, {100 * worst / max(len(trace), 1):.1f}%) "
+        f"because the queue was full (max_queue_size {queue}). Rejected tickets count in no KPI but 'rejected'; "
+        f"raise max_queue_size in the config (for example to {max(2 * queue, queue + worst)}) or add agents."
+    )
+    sys.stderr.write(text + "\n")
+    return text
 
 
 def model_policies(args: argparse.Namespace, config: EnvironmentConfig) -> list[Policy]:

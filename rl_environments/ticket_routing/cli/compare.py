@@ -19,6 +19,7 @@ from rl_environments.ticket_routing.cli.common import (
     model_policies,
     prepare_output_dir,
     scenario_label,
+    warn_rejected,
 )
 from rl_environments.ticket_routing.core.kpi_catalog import MAIN_KPIS, kpi
 from rl_environments.ticket_routing.policies import POLICY_NAMES, Policy, make_policy
@@ -65,8 +66,13 @@ def add_parser(sub: Any) -> None:
     add_out_option(p, "DIR", "write episodes.csv, summary.csv, comparison.png (and paired.csv with --baseline) here")
     p.add_argument("--trace", metavar="FILE", help="replay the arrivals of a ticket log (CSV, zipped CSV or Parquet)")
     p.add_argument("--mapping", metavar="FILE", help="column mapping of the --trace log (YAML, or a shipped name)")
-    p.add_argument("--trace-start", metavar="TIME", help="replay tickets opened from TIME (default: the first)")
-    p.add_argument("--trace-end", metavar="TIME", help="replay tickets opened before TIME (default: all)")
+    p.add_argument(
+        "--trace-start",
+        metavar="TIME",
+        help="replay tickets opened from TIME (default: the window fit-trace fits, the log's active days)",
+    )
+    p.add_argument("--trace-end", metavar="TIME", help="replay tickets opened before TIME")
+    p.add_argument("--trace-all", action="store_true", help="replay the whole --trace log, sparse tails included")
     add_limit_options(p, "a --trace log")
     p.add_argument(
         "--progress",
@@ -109,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     per_episode = evaluate_many(
         policies, config, args.episodes, args.seed, trace=trace, progress=progress, scenario=scenario_label(args)
     )
+    warn_rejected(per_episode, trace, config)
     summary = summarize(per_episode)
     out = console()
     out.print(comparison_table(summary, args.episodes, args.seed))

@@ -204,7 +204,18 @@ def load_replay(
     end: object = None,
     *,
     loop: bool = False,
+    window: str = "fitted",
     **limits: Any,
 ) -> ReplayWindow:
-    """The replay window of a ticket-log file (``limits``: ``max_rows``, ``max_mb`` of :meth:`TicketLog.read`)."""
-    return TicketLog.read(file, mapping, **limits).replay(start, end, loop=loop)
+    """The replay window of a ticket-log file (``limits``: ``max_rows``, ``max_mb``, ``strict`` of
+    :meth:`TicketLog.read`). Without ``start`` and ``end``, ``window="fitted"`` replays the window
+    that ``estimate_scenario`` (``fit-trace``) fits by default, the log's active days; ``"all"``
+    replays the whole log."""
+    if window not in ("fitted", "all"):
+        raise ValueError(f"window: invalid value {window!r}; allowed: fitted, all")
+    log = TicketLog.read(file, mapping, **limits)
+    if start is None and end is None and window == "fitted":
+        from rl_environments.ticket_routing.traces.fitting import active_window
+
+        start, end = active_window(log)
+    return log.replay(start, end, loop=loop)
