@@ -17,6 +17,7 @@ from rl_environments.ticket_routing.traces import (
     MappingError,
     MissingValueError,
     TicketLog,
+    TimeOrderError,
     estimate_scenario,
 )
 from rl_environments.ticket_routing.traces.errors import InconsistentTicketError
@@ -68,6 +69,9 @@ def test_opened_at_is_the_first_event_and_resolution_the_matching_event() -> Non
     assert log.report.warnings == ()  # priority is constant within each ticket
     weekdays = log.tickets["opened_at"].dt.day_of_week
     assert (weekdays < 5).all()
+    closing = ColumnMapping.from_dict({**EVENTS, "fields": {"opened_at": "last"}})  # opened at the closure
+    with pytest.raises(TimeOrderError, match="ticket 'T0001' is resolved at 2024-03-04 12:00:00 before"):
+        TicketLog.from_frame(frame, closing)
 
 
 def test_the_nightly_closure_batch_is_no_longer_a_peak() -> None:
