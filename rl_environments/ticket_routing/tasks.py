@@ -524,11 +524,17 @@ PolicySpec = PolicyInput | Sequence[PolicyInput] | Mapping[str, PolicyInput | Se
 
 def _entries(spec: PolicyInput | Sequence[PolicyInput]) -> list[PolicyInput]:
     if isinstance(spec, (str, Path)) or not isinstance(spec, Sequence):
-        return [spec]
-    items = list(spec)
+        return [_check_item(spec)]
+    items = [_check_item(item) for item in spec]
     if not items:
         raise ValueError("policy: expected at least one policy or model per task")
     return items
+
+
+def _check_item(item: object) -> PolicyInput:
+    if not isinstance(item, (str, Path, Policy)):
+        raise ValueError(f"policy: invalid value {item!r}; expected a baseline name, a model path or a policy object")
+    return item
 
 
 def _default_name(item: PolicyInput) -> str:
@@ -541,6 +547,7 @@ def _default_name(item: PolicyInput) -> str:
 
 def resolve_policy(item: PolicyInput, task: Task) -> str | Policy:
     """A baseline name or a policy object for ``task``: model paths are loaded (SB3, train extra)."""
+    item = _check_item(item)
     if isinstance(item, str) and item in POLICY_NAMES:
         return item
     if isinstance(item, (str, Path)):
@@ -551,14 +558,12 @@ def resolve_policy(item: PolicyInput, task: Task) -> str | Policy:
             )
         try:
             from rl_environments.ticket_routing.sb3 import SB3Policy
-        except ImportError as exc:
+        except ImportError as exc:  # pragma: no cover - the test environment has the train extra
             raise ValueError(f"model: needs the train extra (pip install 'rl-environments[train]'): {exc}") from None
         try:
             return SB3Policy(path, task.config())
         except ValueError as exc:
             raise ValueError(f"{task.id}: {exc}") from None
-    if not isinstance(item, Policy):
-        raise ValueError(f"policy: invalid value {item!r}; expected a baseline name, a model path or a policy object")
     return item
 
 
@@ -626,16 +631,6 @@ def score(
         )
     point, low, high = iqm_interval([t.scores for t in task_scores], n_resamples=n_resamples)
     return ScoreReport(label, tuple(task_scores), point, low, high, pd.concat(rows, ignore_index=True))
-
-
-def _main() -> int:  # pragma: no cover - the same as the CLI command
-    from rl_environments.ticket_routing.cli import main
-
-    return main(["score", "--recompute-references"])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(_main())
 
 
 __all__ = [
