@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from gymnasium import spaces as gym_spaces
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("stable_baselines3")
 pytest.importorskip("sb3_contrib")
@@ -667,3 +670,62 @@ def _tensor_bytes(state: dict[str, torch.Tensor]) -> bytes:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     return buffer.getvalue()
+
+
+NESTED = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=30,
+)
+FIELDS = st.sampled_from(["policy_class", "observation_space", "action_space", "policy_kwargs", "lr_schedule"])
+
+
+@settings(max_examples=40, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    field=FIELDS,
+    value=NESTED,
+    keep_type=st.booleans(),
+    raw=st.binary(max_size=512),
+    where=st.sampled_from(["data", "policy.pth", "zip"]),
+)
+def test_random_model_files_give_a_named_error_or_a_model(
+    saved_ppo: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    field: str,
+    value: Any,
+    keep_type: bool,
+    raw: bytes,
+    where: str,
+) -> None:
+    """Random fields in ``data``, random weights or random bytes: a ModelFileError or a working model,
+    within a time bound and a small memory bound."""
+    import json
+    import time
+    import tracemalloc
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    data = _data(saved_ppo)
+    if keep_type and isinstance(value, dict) and isinstance(data[field], dict):
+        value = {**{k: v for k, v in data[field].items() if k.startswith(":")}, **value}
+    data[field] = value
+    if where == "data":
+        path = _rewrite(saved_ppo, folder / "m.zip", data=json.dumps(data).encode())
+    elif where == "policy.pth":
+        path = _rewrite(saved_ppo, folder / "m.zip", **{"policy.pth": raw})
+    else:
+        path = folder / "m.zip"
+        path.write_bytes(raw)
+    tracemalloc.start()
+    start = time.perf_counter()
+    message = ""
+    try:
+        model = load_model(path)
+        assert isinstance(model.action_space, gym_spaces.Discrete)
+    except ModelFileError as exc:
+        message = str(exc)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    assert len(message) < 1000
+    assert time.perf_counter() - start < 3.0
+    assert peak < 64.0
