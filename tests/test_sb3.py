@@ -496,6 +496,7 @@ def test_a_crafted_model_runs_no_code(saved_ppo: Path, tmp_path: Path, capsys: p
 
     marker = tmp_path / "pwned"
     evil = _evil_model(saved_ppo, tmp_path, marker)
+    (tmp_path / NORMALIZATION_FILE).write_bytes((saved_ppo.parent / NORMALIZATION_FILE).read_bytes())
     # The payload is live: Stable-Baselines3's own loader runs it.
     with warnings.catch_warnings(), contextlib.suppress(Exception):
         warnings.simplefilter("ignore")
