@@ -463,7 +463,8 @@ class ScoreReport:
     iqm_low: float
     iqm_high: float
     episodes: pd.DataFrame = field(repr=False, compare=False)
-    """One row per run: ``task``, ``policy``, ``episode``, ``seed``, ``episode_return``, ``score``."""
+    """One row per run: ``task``, ``policy`` (the report's name), ``model`` (index of the policy or model
+    among those pooled for the task), ``episode``, ``seed``, ``episode_return``, ``score``."""
 
     def task(self, task_id: str) -> TaskScore:
         for item in self.tasks:
@@ -560,10 +561,14 @@ def resolve_policy(item: PolicyInput, task: Task) -> str | Policy:
             from rl_environments.ticket_routing.sb3 import SB3Policy
         except ImportError as exc:  # pragma: no cover - the test environment has the train extra
             raise ValueError(f"model: needs the train extra (pip install 'rl-environments[train]'): {exc}") from None
+        policy = SB3Policy(path)  # a bad or missing file fails here, naming the file
         try:
-            return SB3Policy(path, task.config())
+            policy.check_config(task.config())
         except ValueError as exc:
-            raise ValueError(f"{task.id}: {exc}") from None
+            raise ValueError(
+                f"{task.id}: {exc} (score a model on the tasks it fits: task_ids / --task, or one model per task)"
+            ) from None
+        return policy
     return item
 
 
