@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from rl_environments.ticket_routing.cli import main
-from rl_environments.ticket_routing.traces import ColumnMapping, TicketLog, estimate_scenario
+from rl_environments.ticket_routing.traces import ColumnMapping, MappingError, TicketLog, estimate_scenario
 from rl_environments.ticket_routing.traces.check import check_fit, check_text
 from rl_environments.ticket_routing.traces.team import MIN_SAMPLE, fit_team
 from tests.test_traces_events import EVENTS, MONDAY, event_log
@@ -133,3 +133,32 @@ def test_check_sets_the_log_beside_the_simulation() -> None:
     assert row.loc["SLA met % (resolved tickets)", "log"] == pytest.approx(100.0)
     assert table.attrs["hour_of_week_max_abs_diff"] < 0.5
     assert "tickets per day" in check_text(table)
+
+
+def test_effort_from_in_progress_time_where_the_log_has_statuses() -> None:
+    rows = []
+    for n in range(40):
+        t0 = MONDAY + pd.Timedelta(days=n % 5, hours=9 + n % 6)
+        for status, offset in (("New", 0.0), ("In Progress", 1.0), ("Waiting", 1.5), ("In Progress", 20.0)):
+            rows.append({"case": f"T{n}", "status": status, "time": (t0 + pd.Timedelta(hours=offset)).isoformat()})
+        rows.append({"case": f"T{n}", "status": "Resolved", "time": (t0 + pd.Timedelta(hours=21)).isoformat()})
+    mapping = ColumnMapping.from_dict(
+        {
+            "columns": {"ticket_id": "case", "opened_at": "time", "priority": None},
+            "default_priority": "medium",
+            "resolved_when": {"column": "status", "values": ["resolved"]},
+            "working_when": {"column": "status", "values": ["in progress"]},
+        }
+    )
+    log = TicketLog.from_frame(pd.DataFrame(rows), mapping)
+    assert log.tickets["work_hours"].tolist() == [1.5] * 40  # 0.5 h + 1 h; the 18.5 h of waiting is not work
+    assert (log.tickets["resolved_at"] - log.tickets["opened_at"]).max() == pd.Timedelta(hours=21)
+    fit = estimate_scenario(log)
+    assert fit.effort_method == "median in-progress hours x mean speed"
+    assert fit.effort_samples["technical"] == 40
+    assert 0.5 < fit.config.service.base_effort_hours[0] < 1.5
+    assert "median in-progress hours" in fit.summary()
+    with pytest.raises(MappingError, match="working_when: invalid value"):
+        ColumnMapping.from_dict({"columns": {"ticket_id": "case"}, "working_when": {"column": "status"}})
+    with pytest.raises(MappingError, match=r"working_when needs columns\.ticket_id"):
+        ColumnMapping.from_dict({"working_when": {"column": "status", "values": ["x"]}})

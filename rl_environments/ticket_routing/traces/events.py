@@ -39,6 +39,17 @@ def _pick(rows: pd.DataFrame, column: str, rule: str, first: pd.Series, last: pd
     return out
 
 
+def _work_hours(rows: pd.DataFrame, ids: pd.Series) -> pd.Series:
+    """Per ticket (in order of first appearance), the hours from each working event to the ticket's
+    next event in time, summed; NaN for tickets without a working event."""
+    order = rows.sort_values(["_id", "opened_at", "_pos"], kind="stable")
+    following = order.groupby("_id", sort=False)["opened_at"].shift(-1)
+    spans = ((following - order["opened_at"]) / pd.Timedelta(hours=1)).where(order["_working"])
+    total = spans.groupby(order["_id"], sort=False).sum(min_count=1)
+    out: pd.Series = total.reindex(pd.unique(ids))
+    return out
+
+
 def reduce_events(
     rows: pd.DataFrame, mapping: ColumnMapping, source: str, unit: str, strict: bool = False
 ) -> tuple[pd.DataFrame, int, list[str]]:
@@ -77,6 +88,8 @@ def reduce_events(
             if strict:
                 raise InconsistentTicketError(message, source=source, column=name)
             warnings.append(message)
+    if mapping.working_when is not None:
+        out["work_hours"] = _work_hours(rows, ids).to_numpy()
     if mapping.resolved_when is not None:
         take = mapping.resolved_when["take"]
         times = rows["opened_at"].where(rows["_resolves"])

@@ -51,7 +51,8 @@ class ScenarioFit:
     notes: tuple[str, ...] = ()
     team_fit: TeamFit | None = None
     effort_samples: dict[str, int] = field(default_factory=dict)
-    """Resolved tickets behind each type's fitted effort (empty: effort not fitted)."""
+    """Tickets behind each type's fitted effort (empty: effort not fitted)."""
+    effort_method: str = ""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -100,9 +101,7 @@ class ScenarioFit:
                 f"{t} {h:.2f} h (n = {n_of[t]:,}{'' if n_of[t] >= MIN_SAMPLE else ': kept'})"
                 for t, h in zip(TICKET_TYPES, cfg.service.base_effort_hours, strict=True)
             )
-            lines.append(
-                f"  service effort (expert hours; 25th percentile of resolution hours x mean speed): {efforts}"
-            )
+            lines.append(f"  service effort (expert hours; {self.effort_method}): {efforts}")
         lines += [f"  note: {note}" for note in self.notes]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -256,8 +255,9 @@ def estimate_scenario(
     team_fit = fit_team(log.activity, lo, hi) if from_log else None
     effort = _config_tuple(base.service.base_effort_hours)
     effort_n: dict[str, int] = {}
-    if from_log and window["resolved_at"].notna().any():
-        effort, effort_n = fit_effort(window, effort, speed)
+    effort_method = ""
+    if from_log and (window["resolved_at"].notna().any() or window["work_hours"].notna().any()):
+        effort, effort_n, effort_method = fit_effort(window, effort, speed)
     work = float(mix @ np.asarray(effort)) / speed
     shift_hours, work_days = (team_fit.shift_hours, team_fit.work_days) if team_fit else (0, ())
     online = (shift_hours or agents.shift_hours) * len(work_days or agents.work_days) / 168.0
@@ -335,6 +335,7 @@ def estimate_scenario(
         notes=tuple(notes),
         team_fit=team_fit,
         effort_samples=effort_n,
+        effort_method=effort_method,
         warnings=tuple(warnings),
     )
 

@@ -24,7 +24,7 @@ from rl_environments.ticket_routing.traces.events import reduce_events
 from rl_environments.ticket_routing.traces.mapping import ColumnMapping, _norm, _type_key
 from rl_environments.ticket_routing.traces.times import map_unique, parse_times
 
-TICKET_COLUMNS = ("opened_at", "ticket_type", "priority", "resolved_at", "category", "assignee", "row")
+TICKET_COLUMNS = ("opened_at", "ticket_type", "priority", "resolved_at", "category", "assignee", "work_hours", "row")
 
 
 @dataclass(frozen=True)
@@ -137,9 +137,10 @@ def import_frame(
     if len(frame) == 0:
         raise LogFileError("no data rows after the header", source=source)
     frame = frame.reset_index(drop=True)
-    if mapping.resolved_when is not None and mapping.resolved_when["column"] not in header:
-        column = mapping.resolved_when["column"]
-        raise MissingColumnError(f"column {column!r} (resolved_when) not found", source=source, column=column)
+    for name, when in (("resolved_when", mapping.resolved_when), ("working_when", mapping.working_when)):
+        if when is not None and when["column"] not in header:
+            column = when["column"]
+            raise MissingColumnError(f"column {column!r} ({name}) not found", source=source, column=column)
     frame, missing = _mark_missing(frame, mapping.read_columns, mapping.na_values)
     rows_read = len(frame)
     numbers = np.arange(1, rows_read + 1) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -267,6 +268,10 @@ def import_frame(
         if ids.isna().any():
             fail(MissingValueError, ids.isna(), "empty ticket id", mapping.ticket_id)
         tickets["_id"] = ids
+        if mapping.working_when is not None:
+            working = set(mapping.working_when["values"])
+            tickets["_working"] = map_unique(frame[mapping.working_when["column"]], lambda v: _norm(v) in working)
+            tickets["_working"] = tickets["_working"].fillna(False).astype(bool)
         if mapping.resolved_when is not None:
             matches = set(mapping.resolved_when["values"])
             tickets["_resolves"] = map_unique(frame[mapping.resolved_when["column"]], lambda v: _norm(v) in matches)
@@ -285,6 +290,8 @@ def import_frame(
         defaulted["category not in the types table"] = int(tickets["_unmapped"].sum())
     if mapping.category is None:
         defaulted["no category column"] = len(tickets)
+    if "work_hours" not in tickets:
+        tickets["work_hours"] = np.nan
     tickets = tickets.sort_values("opened_at", kind="stable").reset_index(drop=True)
     if activity is None and mapping.assignee is not None:  # who resolved (else opened) each ticket, when
         activity = _activity(tickets["resolved_at"].fillna(tickets["opened_at"]), tickets["assignee"])

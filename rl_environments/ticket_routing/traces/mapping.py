@@ -57,6 +57,7 @@ _MAPPING_KEYS = (
     "encoding",
     "fields",
     "resolved_when",
+    "working_when",
     "timezone",
     "default_priority",
 )
@@ -109,6 +110,10 @@ class ColumnMapping:
     resolved_when: Mapping[str, Any] | None = None
     """Event logs: ``{column: ..., values: [...], take: first | last}``; the resolution time is the
     event time (the ``opened_at`` column) of the first / last matching event (default ``last``)."""
+    working_when: Mapping[str, Any] | None = None
+    """Event logs: ``{column: ..., values: [...]}``; a ticket is being worked on from each event whose
+    ``column`` holds one of ``values`` (a status such as ``In Progress``) until its next event. The
+    summed hours estimate the service effort (see :mod:`.team`)."""
     timezone: str = "keep"
     """``keep``: times with a UTC offset keep their wall-clock time (the offset is dropped); a zone
     name (``UTC``, ``Europe/Berlin``): times with an offset are converted to that zone's wall-clock
@@ -211,6 +216,25 @@ class ColumnMapping:
                 "resolved_when",
                 {"column": when["column"], "values": tuple(_norm(v) for v in values), "take": when.get("take", "last")},
             )
+        work = self.working_when
+        if work is not None:
+            values = work.get("values") if isinstance(work, Mapping) else None
+            if (
+                not isinstance(work, Mapping)
+                or set(work) != {"column", "values"}
+                or not isinstance(work["column"], str)
+                or isinstance(values, str)
+                or not isinstance(values, Sequence)
+                or not values
+            ):
+                raise MappingError(
+                    f"working_when: invalid value {preview(work)}; expected column and a list of values", source=src
+                )
+            if self.ticket_id is None:
+                raise MappingError("working_when needs columns.ticket_id (an event log)", source=src)
+            object.__setattr__(
+                self, "working_when", {"column": work["column"], "values": tuple(_norm(v) for v in values)}
+            )
         if not isinstance(self.timezone, str) or not _known_zone(self.timezone):
             raise MappingError(
                 f"timezone: unknown time zone {preview(self.timezone)}; use keep, UTC or a name such as Europe/Berlin",
@@ -223,10 +247,11 @@ class ColumnMapping:
 
     @property
     def read_columns(self) -> list[str]:
-        """Every column the import reads (the roles' columns and ``resolved_when.column``)."""
+        """Every column the import reads (the roles' columns, ``resolved_when`` and ``working_when``)."""
         names = list(self.columns.values())
-        if self.resolved_when is not None:
-            names.append(self.resolved_when["column"])
+        for when in (self.resolved_when, self.working_when):
+            if when is not None:
+                names.append(when["column"])
         return list(dict.fromkeys(names))
 
     def _table(self, name: str, table: object, allowed: tuple[str, ...], key: Any) -> dict[str, str]:

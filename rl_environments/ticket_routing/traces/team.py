@@ -8,7 +8,9 @@ with at least 25% of the busiest day's activity; the shift covers the hours of t
 least 20% of the busiest hour's activity, from the end of the longest quiet stretch. The
 environment has one shift pattern for everyone, so staggered rotas come out as one long shift.
 
-**Service.** The hands-on work of a ticket type is estimated from its resolution times: the 25th
+**Service.** Where the log has working statuses (``working_when`` in the mapping: the time from an
+"in progress" event to the ticket's next event), the effort of a type is the median of its tickets'
+summed in-progress hours times the mean agent speed. Otherwise it comes from resolution times: the 25th
 percentile of the hours from opening to resolution (the quick quarter, whose elapsed time is
 mostly work), times the mean speed of an agent of the base config (``base_effort_hours`` is the
 work of a fully expert agent). Resolution times also hold queueing, waiting for the customer and
@@ -101,9 +103,16 @@ def _shift(on: np.ndarray) -> tuple[int, int]:
 
 def fit_effort(
     tickets: pd.DataFrame, base_effort: tuple[float, ...], mean_speed: float
-) -> tuple[tuple[float, ...], dict[str, int]]:
-    """``base_effort_hours`` per ticket type (see the module docstring) and the sample behind each."""
-    hours = (tickets["resolved_at"] - tickets["opened_at"]) / pd.Timedelta(hours=1)
+) -> tuple[tuple[float, ...], dict[str, int], str]:
+    """``base_effort_hours`` per ticket type (see the module docstring), the sample behind each, and
+    the method: the median in-progress hours where the log has working statuses (``working_when``),
+    else the 25th percentile of the resolution hours; either times ``mean_speed``."""
+    work = tickets["work_hours"] if "work_hours" in tickets else pd.Series(np.nan, index=tickets.index)
+    if work.notna().sum() >= MIN_SAMPLE:
+        hours, quantile, method = work, 0.5, "median in-progress hours x mean speed"
+    else:
+        hours = (tickets["resolved_at"] - tickets["opened_at"]) / pd.Timedelta(hours=1)
+        quantile, method = 0.25, "25th percentile of resolution hours x mean speed"
     out: list[float] = []
     samples: dict[str, int] = {}
     for t, default in zip(TICKET_TYPES, base_effort, strict=True):
@@ -112,8 +121,8 @@ def fit_effort(
         if len(sample) < MIN_SAMPLE:
             out.append(float(default))
             continue
-        out.append(round(float(np.clip(sample.quantile(0.25) * mean_speed, 0.05, 1e4)), 2))
-    return tuple(out), samples
+        out.append(round(float(np.clip(sample.quantile(quantile) * mean_speed, 0.05, 1e4)), 2))
+    return tuple(out), samples, method
 
 
 def fit_warnings(
