@@ -238,6 +238,11 @@ def test_cli_recomputes_references_into_a_file(tmp_path: Path, capsys: pytest.Ca
     assert "seeds 100000..100000 instead of 100000..100019" in capsys.readouterr().err
     assert main(["score", "--recompute-references", "--policy", "random"]) == 2
     assert "takes no --model or --policy" in capsys.readouterr().err
+    assert main(["score", "--recompute-references", "--references", str(tmp_path / "no" / "refs.yaml")]) == 2
+    assert "--references: the folder" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["score", "--policy", "random", "--out", str(tmp_path / "file")]) == 2
+    assert "--out" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------- trained models

@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from rl_environments import TASK_IDS
-from rl_environments.ticket_routing.cli.common import CliError, add_out_option, console
+from rl_environments.ticket_routing.cli.common import (
+    CliError,
+    add_out_option,
+    check_output_file,
+    console,
+    prepare_output_dir,
+)
 from rl_environments.ticket_routing.policies import POLICY_NAMES
 
 RECOMPUTE_COMMAND = "ticket-routing score --recompute-references"  # tasks.RECOMPUTE_COMMAND (tasks is imported lazily)
@@ -86,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if not entries:
         raise CliError("give --model PATH or --policy NAME (or --recompute-references)")
     references = tasks.load_references(args.references)
+    if args.out:
+        prepare_output_dir(args.out, "--out")  # before the work
     reports = [
         tasks.score(spec, ids, args.episodes, name=name, references=references, progress=progress)
         for name, spec, ids in entries
@@ -96,7 +104,6 @@ def run(args: argparse.Namespace) -> int:
         import pandas as pd
 
         directory = Path(args.out)
-        directory.mkdir(parents=True, exist_ok=True)
         pd.concat([r.to_frame() for r in reports], ignore_index=True).to_csv(directory / "scores.csv", index=False)
         pd.concat([r.episodes for r in reports], ignore_index=True).to_csv(directory / "episodes.csv", index=False)
         out.print(f"wrote {directory / 'scores.csv'} and {directory / 'episodes.csv'}")
@@ -189,6 +196,8 @@ def _recompute(args: argparse.Namespace, task_ids: list[str] | None, progress: b
 
     from rl_environments.ticket_routing.tasks import compute_references, write_references
 
+    if args.references:
+        check_output_file(args.references, "--references")
     references = compute_references(task_ids, num_seeds=args.episodes, progress=progress)
     path = write_references(references, args.references)
     table = Table(title="Mean episode return of every baseline on each task's evaluation seeds", title_justify="left")
