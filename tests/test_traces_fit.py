@@ -132,6 +132,9 @@ def test_check_sets_the_log_beside_the_simulation() -> None:
     assert row.loc["mean resolution hours", "log"] == pytest.approx(3.0)
     assert row.loc["SLA met % (resolved tickets)", "log"] == pytest.approx(100.0)
     assert table.attrs["hour_of_week_max_abs_diff"] < 0.5
+    assert table.attrs["replay_max_abs_diff"] == 0
+    first_week = int(row.loc["replay of the first week: tickets", "log"])
+    assert first_week == row.loc["replay of the first week: tickets", "simulated"] == 40
     assert "tickets per day" in check_text(table)
 
 
