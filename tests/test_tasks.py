@@ -216,6 +216,10 @@ def test_cli_scores_baselines_and_writes_csv(tmp_path: Path, capsys: pytest.Capt
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert list(scores["name"]) == ["least_loaded", "least_loaded", "round_robin", "round_robin"]
     assert len(pd.read_csv(tmp_path / "episodes.csv")) == 4
+    assert main(["score", "--policy", "least_loaded", "--task", BALANCED, "--episodes", "2", "--markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["| policy | Balanced | IQM [95% CI] |", "|---|---|---|"]
+    assert lines[2].startswith("| least_loaded | ") and " ± " in lines[2] and lines[2].endswith(" |")
     assert main(["score"]) == 2
     assert "give --model PATH or --policy NAME" in capsys.readouterr().err
     assert main(["score", "--policy", "fastest"]) == 2

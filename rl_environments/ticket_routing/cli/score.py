@@ -67,6 +67,11 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="evaluate every baseline on the tasks' evaluation seeds and store the reference returns",
     )
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the scores as a Markdown table (the leaderboard format of docs/results.md)",
+    )
     add_out_option(p, "DIR", "also write scores.csv and episodes.csv here")
     p.add_argument(
         "--progress",
@@ -99,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
         for name, spec, ids in entries
     ]
     out = console()
-    out.print(score_table(reports, references))
+    if args.markdown:
+        sys.stdout.write(markdown_table(reports) + "\n")
+    else:
+        out.print(score_table(reports, references))
     if args.out:
         import pandas as pd
 
@@ -151,11 +159,22 @@ def _entries(args: argparse.Namespace, task_ids: list[str] | None) -> list[tuple
     return entries
 
 
+def task_cell(task_score: Any) -> str:
+    """``"87.3 ± 6.2"`` (mean ± 95% CI half-width), the mean alone without an interval, ``-`` if not scored."""
+    from rl_environments.ticket_routing.tasks import format_score
+
+    if task_score is None:
+        return "-"
+    if task_score.ci95_high == task_score.ci95_high:
+        return f"{format_score(task_score.mean)} ± {(task_score.ci95_high - task_score.ci95_low) / 2:.1f}"
+    return format_score(task_score.mean)
+
+
 def score_table(reports: list[Any], references: Any) -> Any:
     """A rich table: one row per scored policy, each task's score (mean ± 95% CI half-width) and the IQM."""
     from rich.table import Table
 
-    from rl_environments.ticket_routing.tasks import format_interval, format_score
+    from rl_environments.ticket_routing.tasks import format_interval
 
     shown = [t for t in TASK_IDS if any(t in {s.task_id for s in r.tasks} for r in reports)]
     runs = sorted({s.n for r in reports for s in r.tasks})
@@ -171,14 +190,7 @@ def score_table(reports: list[Any], references: Any) -> Any:
     for report in reports:
         cells = [report.name]
         scored = {s.task_id: s for s in report.tasks}
-        for task_id in shown:
-            s = scored.get(task_id)
-            if s is None:
-                cells.append("-")
-            elif s.ci95_high == s.ci95_high:
-                cells.append(f"{format_score(s.mean)} ± {(s.ci95_high - s.ci95_low) / 2:.1f}")
-            else:
-                cells.append(format_score(s.mean))
+        cells.extend(task_cell(scored.get(task_id)) for task_id in shown)
         cells.append(format_interval(report.iqm, report.iqm_low, report.iqm_high))
         table.add_row(*cells)
     notes = [
@@ -189,6 +201,21 @@ def score_table(reports: list[Any], references: Any) -> Any:
     table.caption = "\n".join(notes)
     table.caption_justify = "left"
     return table
+
+
+def markdown_table(reports: list[Any]) -> str:
+    """The scores as a Markdown table: one row per policy, each task's mean ± 95% CI half-width, the IQM [95% CI]."""
+    from rl_environments.ticket_routing.tasks import format_interval
+
+    shown = [t for t in TASK_IDS if any(t in {s.task_id for s in r.tasks} for r in reports)]
+    names = [t.removeprefix("TicketRouting-").removesuffix("-v0") for t in shown]
+    lines = ["| policy | " + " | ".join(names) + " | IQM [95% CI] |", "|---" * (len(shown) + 2) + "|"]
+    for report in reports:
+        scored = {s.task_id: s for s in report.tasks}
+        numbers = [task_cell(scored.get(task_id)) for task_id in shown]
+        numbers.append(format_interval(report.iqm, report.iqm_low, report.iqm_high))
+        lines.append("| " + " | ".join([report.name, *(n.replace("-", "−") for n in numbers)]) + " |")
+    return "\n".join(lines)
 
 
 def _recompute(args: argparse.Namespace, task_ids: list[str] | None, progress: bool) -> int:
