@@ -124,6 +124,10 @@ def test_size_limit_and_file_problems(tmp_path: Path) -> None:
         load_json("9" * 5000)
     with pytest.raises(DataFileError, match=r"not valid JSON: Expecting ',' delimiter \(line 1, column 8\)"):
         load_json('{"a": 1')
+    with pytest.raises(DataFileError, match=r"ok.json/x.yaml: cannot read file: Not a directory"):
+        load_yaml(tmp_path / "ok.json" / "x.yaml")
+    with pytest.raises(DataFileError, match=r"not valid JSON: Invalid \\escape"):
+        load_json('{"\\q": 1}')
     with pytest.raises(DataFileError, match="expected text, bytes or a path"):
         load_yaml(3)  # type: ignore[arg-type]
 

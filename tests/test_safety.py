@@ -235,6 +235,26 @@ def test_write_failures_after_the_checks_exit_2(
 
     monkeypatch.setattr(Path, "write_text", disk_full)
     _named_exit(*_cli(capsys, "config", "export", "--out", str(tmp_path / "c.yaml")), "c.yaml: No space left on device")
+    import pandas as pd
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    out = str(tmp_path / "log.csv")
+    _named_exit(
+        *_cli(capsys, "simulate", "--policy", "random", "--episode-length", "3", "--out", out),
+        "log.csv: No space left on device",
+    )
+
+
+def test_a_scenario_beyond_the_event_budget_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rl_environments.ticket_routing.core import params
+
+    monkeypatch.setattr(params, "EVENT_WORK_BUDGET", 100)
+    monkeypatch.setattr(params, "MIN_EVENT_BUDGET", 100)
+    path = tmp_path / "busy.yaml"
+    EnvironmentConfig(max_queue_size=1, start_hour_of_week=120, arrivals={"rate_per_day": 500.0}).to_yaml(path)
+    _named_exit(*_cli(capsys, "simulate", "--policy", "random", "--config", str(path)), "stopped after 100 simulation")
 
 
 # --------------------------------------------------------------------------- finding 8: API edge cases
