@@ -36,7 +36,7 @@ DEFAULT_MAX_MB = 2_000
 """Decompressed megabytes (10^6 bytes) read from one file at most (``max_mb`` / ``--max-mb``)."""
 BYTES_PER_CELL = 100
 """Peak memory per kept cell during an import, measured: the UCI log three times over (425,136 records,
-7 mapped columns, 139 MB) took 273 MB above the interpreter's 176 MB (``fit-trace``, peak RSS)."""
+7 mapped columns, 139 MB) took 304 MB above the interpreter's 176 MB (``fit-trace``, peak RSS)."""
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _ZIP_METHODS = {
