@@ -305,7 +305,8 @@ def _bounded(call: Any) -> None:
     assert peak < 30_000_000
 
 
-FUZZ = settings(max_examples=40, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Each example must finish within 10 s (a hang or an expansion would not) and 30 MB of allocations.
+FUZZ = settings(max_examples=40, deadline=10_000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @FUZZ
