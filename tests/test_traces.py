@@ -722,3 +722,7 @@ def test_uci_service_desk_preset_holds_the_fitted_figures(uci_fit: Any) -> None:
     text = (REPO / "rl_environments/ticket_routing/config/presets/service_desk.yaml").read_text(encoding="utf-8")
     assert "CC BY 4.0" in text
     assert "10.24432/C57S4H" in text
+
+
+def test_uci_base_team_fit_regenerates_the_service_desk_preset(uci_log: TicketLog) -> None:
+    assert estimate_scenario(uci_log, from_log=False).config == EnvironmentConfig.preset("service_desk")

@@ -40,6 +40,12 @@ def add_parser(sub: Any) -> None:
         help="utilisation the fitted team is sized for, in (0, 1] (default: %(default)s)",
     )
     p.add_argument(
+        "--base-team",
+        action="store_true",
+        help="keep the base config's team, shifts and service effort (fit arrivals and SLA targets only; "
+        "the team is then sized to --target-utilization)",
+    )
+    p.add_argument(
         "--check",
         action="store_true",
         help="simulate the fitted scenario (least_loaded, 5 weeks) and print it beside the log",
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         sla_quantile=quantile,
         num_agents=num_agents,
         target_utilization=utilization,
+        from_log=not getattr(args, "base_team", False),
     )
     print(log.report.summary(), file=stream)
     print(fit.summary(), file=stream)
