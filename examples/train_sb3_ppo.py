@@ -65,6 +65,11 @@ def build_parser(algo: str = "ppo", description: str | None = __doc__) -> argpar
     )
     parser.add_argument("--no-normalize", action="store_true", help="train on raw observations and rewards")
     parser.add_argument(
+        "--delay-feature",
+        action="store_true",
+        help="add each agent's expected delay by the shift_sed rule to the engineered observation",
+    )
+    parser.add_argument(
         "--plain-observation",
         action="store_true",
         help="the env's raw observation (default: engineered, see sb3.engineer_observation)",
@@ -125,7 +130,9 @@ def make_eval_callback(args: argparse.Namespace, config: Any, train_env: Any, ou
     if args.eval_freq <= 0:
         return None
     eval_env: Any = VecMonitor(
-        TicketRoutingSB3VecEnv(args.eval_episodes, config, engineered=not args.plain_observation)
+        TicketRoutingSB3VecEnv(
+            args.eval_episodes, config, engineered=not args.plain_observation, expected_delay=args.delay_feature
+        )
     )
     eval_env.seed(args.eval_seed + 10_000)  # its own seeds: neither training nor the final comparison
     if isinstance(train_env, VecNormalize):
@@ -154,7 +161,13 @@ def run(args: argparse.Namespace) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     env: Any = VecMonitor(
-        TicketRoutingSB3VecEnv(args.num_envs, config, engineered=not args.plain_observation, stagger=True)
+        TicketRoutingSB3VecEnv(
+            args.num_envs,
+            config,
+            engineered=not args.plain_observation,
+            expected_delay=args.delay_feature,
+            stagger=True,
+        )
     )
     if not args.no_normalize:
         env = VecNormalize(env, norm_obs_keys=normalized_keys(env.observation_space), gamma=args.gamma)

@@ -27,7 +27,7 @@ import itertools
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,25 @@ SCALAR_KEYS = ("queue_size", "time_step")
 """Discrete counters that engineered observations carry as one float instead of a one-hot vector."""
 
 
-def engineer_observation(obs: dict[str, Any]) -> dict[str, Any]:
+DELAY_KEY = "agent_expected_delay"
+"""Engineered observation (opt-in): ``log(1 + h)`` for ``h`` the hours until the ticket would be
+resolved at each agent according to the ``shift_sed`` rule (remaining work and shifts), ``(num_agents,)``."""
+
+DELAY_LOG_CAP = float(np.log1p(1e5))
+"""Upper bound of :data:`DELAY_KEY` (delays beyond 100,000 hours are clipped)."""
+
+ExpectedDelay = Callable[[dict[str, Any]], Any]
+"""Maps a batch of flat observations to ``(N, num_agents)`` expected hours."""
+
+
+def expected_delay_model(config: ConfigLike) -> ExpectedDelay:
+    """The ``shift_sed`` rule's expected hours per agent, for :func:`engineer_observation`."""
+    from rl_environments.ticket_routing.policies import ShiftSedPolicy
+
+    return ShiftSedPolicy(resolve_config(config)).expected_hours
+
+
+def engineer_observation(obs: dict[str, Any], delay: ExpectedDelay | None = None) -> dict[str, Any]:
     """A batch of flat observations with routing features for a plain MLP.
 
     Adds :data:`TICKET_EXPERTISE_KEY` (the column of ``agent_expertise`` for the ticket's type, as
@@ -79,10 +97,13 @@ def engineer_observation(obs: dict[str, Any]) -> dict[str, Any]:
     out[TICKET_EXPERTISE_KEY] = ticket_expertise(types, np.asarray(obs["agent_expertise"]).reshape(n, -1))
     for key in SCALAR_KEYS:
         out[key] = np.asarray(obs[key], dtype=np.float32).reshape(n, 1)
+    if delay is not None:
+        hours = np.asarray(delay(obs), dtype=np.float64).reshape(n, -1)
+        out[DELAY_KEY] = np.minimum(np.log1p(hours), DELAY_LOG_CAP).astype(np.float32)
     return out
 
 
-def engineered_space(space: spaces.Dict) -> spaces.Dict:
+def engineered_space(space: spaces.Dict, delay: bool = False) -> spaces.Dict:
     """The observation space of :func:`engineer_observation` for a flat observation ``space``."""
     items: dict[str, spaces.Space[Any]] = dict(space.spaces)
     for key in SCALAR_KEYS:
@@ -92,16 +113,18 @@ def engineered_space(space: spaces.Dict) -> spaces.Dict:
         items[key] = spaces.Box(0.0, float(int(counter.n) - 1), shape=(1,), dtype=np.float32)
     num_agents = space["agent_workload"].shape[0]  # type: ignore[index]
     items[TICKET_EXPERTISE_KEY] = spaces.Box(0.0, 1.0, shape=(num_agents,), dtype=np.float32)
+    if delay:
+        items[DELAY_KEY] = spaces.Box(0.0, DELAY_LOG_CAP, shape=(num_agents,), dtype=np.float32)
     return spaces.Dict(items)
 
 
 def normalized_keys(space: spaces.Dict) -> list[str]:
     """Keys ``VecNormalize`` should standardise: the unbounded-scale ``Box`` entries."""
-    skip = {"agent_expertise", TICKET_EXPERTISE_KEY, "hour_of_week"}  # already in [0, 1] or [-1, 1]
+    skip = {"agent_expertise", TICKET_EXPERTISE_KEY, "hour_of_week", DELAY_KEY}  # bounded, on a meaningful scale
     return [key for key, sub in space.spaces.items() if isinstance(sub, spaces.Box) and key not in skip]
 
 
-DISPATCHER_AGENT_KEYS = ("agent_next_change_hours", "agent_change_goes_offline", "agent_remaining_work")
+DISPATCHER_AGENT_KEYS = ("agent_next_change_hours", "agent_change_goes_offline", "agent_remaining_work", DELAY_KEY)
 """Per-agent observation keys about shifts and remaining work, fed to :class:`AgentSetExtractor`."""
 
 
@@ -130,7 +153,9 @@ class AgentSetExtractor(BaseFeaturesExtractor):
         self.ticket_keys = ("ticket_type", "ticket_priority", "ticket_age", "queue_size", "time_step", *clock)
         agent_in = 3 + len(TICKET_TYPES) + len(self.agent_keys)
         ticket_in = types + priorities + 3 + (2 if "hour_of_week" in self.ticket_keys else 0)
-        super().__init__(observation_space, features_dim=(self.num_agents + 1) * embed_dim)
+        self.uses_delay = DELAY_KEY in self.agent_keys
+        extra = self.num_agents if self.uses_delay else 0  # the delay itself, for the score head's prior
+        super().__init__(observation_space, features_dim=(self.num_agents + 1) * embed_dim + extra)
         self.mlp = nn.Sequential(
             nn.Linear(agent_in + ticket_in, hidden), nn.Tanh(), nn.Linear(hidden, embed_dim), nn.Tanh()
         )
@@ -143,23 +168,35 @@ class AgentSetExtractor(BaseFeaturesExtractor):
         per_agent = torch.cat([per_agent, obs["agent_expertise"].reshape(n, a, len(TICKET_TYPES))], dim=2)
         ticket = torch.cat([obs[key].reshape(n, -1) for key in self.ticket_keys], dim=1)
         h = self.mlp(torch.cat([per_agent, ticket[:, None, :].expand(-1, a, -1)], dim=2))
-        return torch.cat([h.reshape(n, -1), h.mean(dim=1)], dim=1)
+        parts = [h.reshape(n, -1), h.mean(dim=1)]
+        if self.uses_delay:
+            parts.append(obs[DELAY_KEY].reshape(n, a))
+        return torch.cat(parts, dim=1)
+
+
+DELAY_PRIOR = 4.0
+"""Initial weight of the rule prior: with :data:`DELAY_KEY` in the observation, agent ``a``'s logit
+starts as ``-DELAY_PRIOR * delay[a]`` (a soft version of the ``shift_sed`` rule); the weight is learned."""
 
 
 class _AgentScoreHead(nn.Module):
-    """Logit of agent ``a`` = one shared linear score of agent ``a``'s embedding (permutation-equivariant)."""
+    """Logit of agent ``a`` = one shared linear score of agent ``a``'s embedding (permutation-equivariant),
+    minus a learned multiple of its expected delay when the observation has it (the rule prior)."""
 
-    def __init__(self, num_agents: int, embed_dim: int) -> None:
+    def __init__(self, num_agents: int, embed_dim: int, delay_prior: bool = False) -> None:
         super().__init__()
         self.num_agents, self.embed_dim = num_agents, embed_dim
         self.score = nn.Linear(embed_dim, 1)
         nn.init.orthogonal_(self.score.weight, gain=0.01)
         nn.init.zeros_(self.score.bias)
+        self.delay_weight = nn.Parameter(th.tensor(DELAY_PRIOR)) if delay_prior else None
 
     def forward(self, latent: th.Tensor) -> th.Tensor:
         n = latent.shape[0]
         blocks = latent[:, : self.num_agents * self.embed_dim].reshape(n, self.num_agents, self.embed_dim)
         scores: th.Tensor = self.score(blocks).squeeze(-1)
+        if self.delay_weight is not None:
+            scores = scores - self.delay_weight * latent[:, -self.num_agents :]
         return scores
 
 
@@ -173,7 +210,7 @@ def _use_agent_scores(policy: ActorCriticPolicy, lr_schedule: Any) -> None:
     extractor = policy.pi_features_extractor
     if not isinstance(extractor, AgentSetExtractor) or policy.mlp_extractor.latent_dim_pi != extractor.features_dim:
         raise ValueError("net_arch: the agent-score policy needs AgentSetExtractor and no policy layers (pi=[])")
-    policy.action_net = _AgentScoreHead(extractor.num_agents, extractor.embed_dim)
+    policy.action_net = _AgentScoreHead(extractor.num_agents, extractor.embed_dim, extractor.uses_delay)
     policy.optimizer = policy.optimizer_class(  # type: ignore[call-arg]
         policy.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
     )
@@ -224,6 +261,7 @@ class TicketRoutingSB3VecEnv(VecEnv):
         *,
         vector_env: TicketRoutingVectorEnv | None = None,
         engineered: bool = False,
+        expected_delay: bool = False,
         stagger: bool = False,
         **overrides: Any,
     ) -> None:
@@ -238,6 +276,9 @@ class TicketRoutingSB3VecEnv(VecEnv):
         self.venv = vector_env
         self.config = vector_env.config
         self.engineered = engineered
+        if expected_delay and not engineered:
+            raise ValueError("expected_delay: needs engineered=True")
+        self._delay = expected_delay_model(self.config) if expected_delay else None
         self.stagger = stagger
         n = vector_env.num_envs
         length = vector_env.config.episode_length
@@ -246,11 +287,11 @@ class TicketRoutingSB3VecEnv(VecEnv):
         self._actions = np.zeros(vector_env.num_envs, dtype=np.int64)
         space = vector_env.single_observation_space
         if engineered and isinstance(space, spaces.Dict):
-            space = engineered_space(space)
+            space = engineered_space(space, delay=expected_delay)
         super().__init__(vector_env.num_envs, space, vector_env.single_action_space)
 
     def _obs(self, obs: dict[str, Any]) -> dict[str, Any]:
-        return engineer_observation(obs) if self.engineered else obs
+        return engineer_observation(obs, self._delay) if self.engineered else obs
 
     # ----------------------------------------------------------------- VecEnv API
     def reset(self) -> VecEnvObs:
@@ -756,6 +797,8 @@ class SB3Policy:
         self.name = name or ("maskable_ppo" if self.algo == "maskable_ppo" else "ppo")
         obs_space = self.model.observation_space
         self.engineered = isinstance(obs_space, spaces.Dict) and TICKET_EXPERTISE_KEY in obs_space.spaces
+        self.reads_delay = isinstance(obs_space, spaces.Dict) and self.engineered and DELAY_KEY in obs_space.spaces
+        self._delay: ExpectedDelay | None = None
         stats = file.parent / NORMALIZATION_FILE
         self.normalizer = ObservationNormalizer(stats) if stats.is_file() else None
         if config is not None:
@@ -771,7 +814,7 @@ class SB3Policy:
             )
         expected = observation_space_for(cfg)
         if self.engineered:
-            expected = engineered_space(expected)
+            expected = engineered_space(expected, delay=self.reads_delay)
         trained = self.model.observation_space
         if not isinstance(trained, spaces.Dict):
             raise ValueError(f"model: trained on observation space {trained}, expected a Dict")
@@ -781,6 +824,8 @@ class SB3Policy:
                     f"model: observation {key!r} was {trained.spaces.get(key)} in training but is "
                     f"{expected.spaces.get(key)} in this scenario; evaluate the model on the scenario it was trained on"
                 )
+        if self.reads_delay:
+            self._delay = expected_delay_model(cfg)
 
     def reset(self, seed: int | None = None) -> None:
         """Seed the sampling of a stochastic policy (a deterministic one ignores it)."""
@@ -794,7 +839,9 @@ class SB3Policy:
     def act_batch(self, obs: dict[str, Any], masks: BoolArray) -> IntArray:
         batch = {key: np.asarray(value) for key, value in obs.items()}
         if self.engineered:
-            batch = engineer_observation(batch)
+            if self.reads_delay and self._delay is None:
+                raise ValueError(f"{self.name}: the model reads {DELAY_KEY!r}, which needs the scenario: pass config=")
+            batch = engineer_observation(batch, self._delay)
         if self.normalizer is not None:
             batch = self.normalizer(batch)
         masks = np.asarray(masks, dtype=np.bool_)
