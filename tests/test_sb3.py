@@ -730,3 +730,49 @@ def test_random_model_files_give_a_named_error_or_a_model(
     assert len(message) < 1000
     assert time.perf_counter() - start < 3.0
     assert peak < 64.0
+
+
+# --------------------------------------------------------------------- the rule's expected delay and prior
+def test_expected_delay_feature_is_the_shift_sed_estimate() -> None:
+    from rl_environments.ticket_routing.policies import ShiftSedPolicy
+    from rl_environments.ticket_routing.sb3 import DELAY_KEY
+
+    venv = TicketRoutingSB3VecEnv(3, SHORT, engineered=True, expected_delay=True)
+    obs = venv.reset()
+    assert venv.observation_space.contains({key: value[0] for key, value in obs.items()})
+    raw = venv.venv._observation()
+    hours = ShiftSedPolicy(SHORT).expected_hours(raw)
+    np.testing.assert_allclose(obs[DELAY_KEY], np.log1p(hours).astype(np.float32), rtol=1e-6)
+    assert DELAY_KEY not in normalized_keys(venv.observation_space)
+    with pytest.raises(ValueError, match="engineered"):
+        TicketRoutingSB3VecEnv(1, SHORT, expected_delay=True)
+
+
+def test_rule_prior_starts_the_agent_score_policy_at_the_rule(tmp_path: Path) -> None:
+    """Untrained, the agent-score policy with the delay prior routes like shift_sed: the valid agent
+    with the smallest expected delay (the network's own scores start near zero)."""
+    from rl_environments.ticket_routing.sb3 import DELAY_KEY
+
+    venv = TicketRoutingSB3VecEnv(8, SHORT.replace(episode_length=50), engineered=True, expected_delay=True)
+    model = MaskablePPO(MaskableAgentScorePolicy, venv, seed=0, device="cpu", n_steps=16, batch_size=32)
+    obs = venv.reset()
+    agree = total = 0
+    for _ in range(20):
+        masks = venv.action_masks()
+        actions, _ = model.predict(obs, deterministic=True, action_masks=masks)
+        delay = np.where(masks, obs[DELAY_KEY], np.inf)
+        agree += int(np.sum(delay[np.arange(8), actions] <= delay.min(axis=1) + 1e-6))
+        total += 8
+        obs, _, _, _ = venv.step(actions)
+    assert agree / total > 0.9
+    model.save(tmp_path / "model.zip")
+    policy = load_policy(tmp_path / "model.zip", SHORT.replace(episode_length=50))
+    assert policy.reads_delay
+    with pytest.raises(ValueError, match="pass config="):
+        SB3Policy(tmp_path / "model.zip").act_batch(*_first_batch())
+
+
+def _first_batch() -> tuple[dict[str, np.ndarray], np.ndarray]:
+    env = TicketRoutingVectorEnv(1, SHORT.replace(episode_length=50))
+    obs, info = env.reset(seed=0)
+    return obs, info["action_mask"]
