@@ -703,26 +703,29 @@ def _read_weights(path: Path) -> dict[str, th.Tensor]:
     return state
 
 
-def _estimated_parameters(spec: ModelSpec) -> int:
-    """An upper estimate of the rebuilt policy's parameter count (checked before anything is allocated)."""
+def _estimated_parameters(spec: ModelSpec) -> tuple[int, int]:
+    """Upper estimates of the rebuilt policy's parameter count: the kept parameters, and the peak while
+    it is built (an agent-score policy first builds a full action layer, then replaces it)."""
     kwargs = spec.policy_kwargs
+    n = int(spec.action_space.n)
     agent_scores = issubclass(spec.policy_class, (AgentScorePolicy, MaskableAgentScorePolicy))
     extractor = kwargs.get("features_extractor_class", AgentSetExtractor if agent_scores else None)
+    sizes = kwargs.get("features_extractor_kwargs", {})
+    embed, hidden = int(sizes.get("embed_dim", 16)), int(sizes.get("hidden", 64))
     if extractor is AgentSetExtractor:
-        embed = int(kwargs.get("features_extractor_kwargs", {}).get("embed_dim", 16))
-        hidden = int(kwargs.get("features_extractor_kwargs", {}).get("hidden", 64))
-        features = (int(spec.action_space.n) + 1) * embed
-        extractor_params = 2 * (hidden * 64 + hidden * embed)
+        features = (n + 1) * embed
+        extractor_params = 2 * (hidden * 64 + hidden * embed)  # policy and value extractors, if not shared
     else:
         features = int(spaces.flatdim(spec.observation_space))
         extractor_params = 0
     arch = kwargs.get("net_arch", {"pi": [], "vf": [64]} if agent_scores else [64, 64])
     heads = arch if isinstance(arch, dict) else {"pi": arch, "vf": arch}
-    total = 2 * extractor_params
-    for head, outputs in (("pi", int(spec.action_space.n)), ("vf", 1)):
+    layers = {}
+    for head, outputs in (("pi", n), ("vf", 1)):
         widths = [features, *heads.get(head, []), outputs]
-        total += sum((a + 1) * b for a, b in itertools.pairwise(widths))
-    return total
+        layers[head] = sum((a + 1) * b for a, b in itertools.pairwise(widths))
+    kept = extractor_params + layers["vf"] + ((embed + 1) if agent_scores else layers["pi"])
+    return kept, extractor_params + layers["vf"] + layers["pi"]
 
 
 def _zero_schedule(_: float) -> float:
@@ -743,7 +746,8 @@ def load_model(path: str | Path, algo: str = "auto") -> BaseAlgorithm:
         raise _model_error(file, f"holds a {spec.algo} policy ({spec.policy_class.__name__}), not {algo}")
     state = _read_weights(file)
     weights = sum(int(t.numel()) for t in state.values())
-    if _estimated_parameters(spec) > 2 * weights + 100_000:
+    kept, peak = _estimated_parameters(spec)
+    if kept > 2 * weights + 100_000 or peak > MAX_WEIGHTS_BYTES // 4:
         raise _model_error(file, "data describes a far larger network than policy.pth holds")
     try:
         policy = spec.policy_class(spec.observation_space, spec.action_space, _zero_schedule, **spec.policy_kwargs)
