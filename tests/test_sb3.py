@@ -776,3 +776,19 @@ def _first_batch() -> tuple[dict[str, np.ndarray], np.ndarray]:
     env = TicketRoutingVectorEnv(1, SHORT.replace(episode_length=50))
     obs, info = env.reset(seed=0)
     return obs, info["action_mask"]
+
+
+def test_a_large_team_agent_score_model_loads(tmp_path: Path) -> None:
+    """The network-size check must not refuse genuine models: 200 agents, where the agent-score
+    head keeps 17 parameters but building the policy briefly holds a full action layer."""
+    config = EnvironmentConfig(num_agents=200, episode_length=20)
+    venv = TicketRoutingSB3VecEnv(1, config, engineered=True)
+    model = MaskablePPO(MaskableAgentScorePolicy, venv, n_steps=8, batch_size=8, seed=0, device="cpu")
+    model.save(tmp_path / "big.zip")
+    loaded = load_model(tmp_path / "big.zip")
+    obs = venv.reset()
+    masks = venv.action_masks()
+    np.testing.assert_array_equal(
+        loaded.predict(obs, deterministic=True, action_masks=masks)[0],  # type: ignore[call-arg]
+        model.predict(obs, deterministic=True, action_masks=masks)[0],
+    )
