@@ -221,7 +221,7 @@ def test_plan_command_prints_answer_runs_and_erlang(capsys: pytest.CaptureFixtur
     assert "Answer: " in out and " agents" in out
     assert "Erlang C:" in out and "square-root staffing" in out and "simulation:" in out
     assert "Runs: " in out and "episodes in" in out
-    assert "Agents needed on shift per hour" in out
+    assert "Agents needed on shift (Erlang C" in out and "Agents on shift with" in out
     runs = pd.read_csv(tmp_path / "plan_runs.csv")
     assert runs["meets"].any()
     hourly = pd.read_csv(tmp_path / "hourly_needs.csv")

@@ -202,6 +202,7 @@ def _report(out: Any, result: Any, seconds: float, backend: str, args: argparse.
 
 def _hourly(out: Any, result: Any) -> Any:
     import pandas as pd
+    from rich import box
     from rich.table import Table
 
     from rl_environments.ticket_routing.planning.erlang import arrivals_per_hour, hourly_needs, on_shift
@@ -210,23 +211,23 @@ def _hourly(out: Any, result: Any) -> Any:
     needs = hourly_needs(result.config, target)
     staffed = on_shift(result.config, result.best.num_agents)
     arrivals = arrivals_per_hour(result.config)
-    table = Table(
-        title=f"Agents needed on shift per hour (Erlang C per hour at {target:g}% SLA) / on shift with "
-        f"{result.best.num_agents} agents; hours 00-23",
-        title_justify="left",
-    )
-    table.add_column("day")
-    for h in range(24):
-        table.add_column(f"{h:02d}", justify="right")
-    for d, label in enumerate(WEEKDAY_LABELS):
-        cells = []
+    for title, grid in (
+        (f"Agents needed on shift (Erlang C for each hour's own arrivals at {target:g}% SLA)", needs),
+        (f"Agents on shift with {result.best.num_agents} agents on these shifts", staffed),
+    ):
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+        table.add_column("day")
         for h in range(24):
-            k = d * 24 + h
-            style = "red" if needs[k] > staffed[k] else ""
-            cells.append(f"[{style}]{needs[k]}/{staffed[k]}[/{style}]" if style else f"{needs[k]}/{staffed[k]}")
-        table.add_row(label, *cells)
-    out.print(table)
-    out.print("  red: fewer on shift than Erlang C asks for that hour (tickets then wait for a later hour)")
+            table.add_column(f"{h:02d}", justify="right")
+        for d, label in enumerate(WEEKDAY_LABELS):
+            cells = []
+            for h in range(24):
+                k = d * 24 + h
+                short = staffed[k] < needs[k]
+                cells.append(f"[red]{grid[k]}[/red]" if short else str(grid[k]))
+            table.add_row(label, *cells)
+        out.print(table)
+    out.print("  red: fewer on shift than Erlang C asks for that hour (those tickets wait for a later hour)")
     return pd.DataFrame(
         {
             "hour_of_week": range(168),
