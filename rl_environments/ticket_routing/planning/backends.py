@@ -44,6 +44,16 @@ class Backend(Protocol):
         ...
 
 
+def warm_up() -> None:
+    """Load the simulation kernels in this process (from Numba's disk cache) with a one-decision episode.
+
+    Worker processes run it when they start, so no task pays for it.
+    """
+    from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+
+    run_task(Task(EnvironmentConfig(episode_length=1).to_dict(), "random", 1, 0, "warm-up"))
+
+
 class SerialBackend:
     """Run tasks one after the other in this process."""
 
@@ -66,7 +76,7 @@ class ProcessBackend:
         self.workers = workers
         self.name = f"{workers} local worker processes"
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
         )
 
     def run(self, tasks: Sequence[Task]) -> Iterator[tuple[int, Rows]]:
