@@ -250,3 +250,10 @@ def test_plan_command_unreachable_shows_best(capsys: pytest.CaptureFixture[str])
     assert code == 2
     assert "No team of 2-4 agents meets the targets; closest: 4 agents" in out
     assert "best found: 4 agents" in err
+
+
+@pytest.mark.parametrize("command", ["plan", "sweep"])
+def test_help(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    assert main([command, "--help"]) == 0
+    out, _ = capsys.readouterr()
+    assert f"usage: ticket-routing {command}" in out and "--ray-address" in out and "--workers" in out
