@@ -113,7 +113,7 @@ def test_fit_trace_writes_the_report_png_and_checks_the_fit(tmp_path: Path, caps
     png = tmp_path / "scenario.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"wrote {png}" in text
-    assert "Fitted scenario vs the log (least_loaded, 5 simulated weeks" in text
+    assert "Fitted scenario vs the log (least_loaded, 3 simulated episodes of about 4 weeks" in text
     assert "busiest hour: log" in text
     other = tmp_path / "other.yaml"
     assert main(["fit-trace", str(path), "--mapping", str(mapping), "-o", str(other), "--no-report"]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from rl_environments.ticket_routing.cli import main
@@ -29,6 +30,12 @@ def test_inspect_an_event_log_and_use_its_skeleton(tmp_path: Path, capsys: pytes
     assert report.daily is not None and report.daily.sum() == 80 and len(report.daily) == 12
     assert report.skeleton["priorities"] == {"P1": "critical", "P2": "high", "P3": "medium", "P4": "low"}
     assert report.skeleton["na_values"] == ["?"]
+    assert report.skeleton["columns"]["assignee"] == "who"
+    assert report.skeleton["resolved_when"] == {
+        "column": "activity",
+        "values": ["Resolve ticket", "Closed"],
+        "take": "first",
+    }
     text = report.summary()
     assert "320 records, 6 columns" in text
     assert "mean per weekday: mon 8.0" in text
@@ -37,6 +44,7 @@ def test_inspect_an_event_log_and_use_its_skeleton(tmp_path: Path, capsys: pytes
     assert "wrote" in capsys.readouterr().out
     log = TicketLog.read(path, ColumnMapping.from_yaml(out))
     assert len(log) == 80
+    assert (log.tickets["resolved_at"] - log.tickets["opened_at"]).eq(pd.Timedelta(hours=3)).all()
     assert main(["inspect", str(path), "--strict"]) == 2
     assert main(["inspect", str(tmp_path)]) == 2
 

@@ -48,7 +48,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--check",
         action="store_true",
-        help="simulate the fitted scenario (least_loaded, 5 weeks) and print it beside the log",
+        help="simulate the fitted scenario (least_loaded, 3 episodes of about 4 weeks) and replay the window's "
+        "first week, and print both beside the log",
     )
     p.add_argument(
         "--no-report",

@@ -1,7 +1,8 @@
 """Holding a fitted scenario against its log: real figures beside simulated ones.
 
-:func:`check_fit` simulates the fitted scenario under a reference policy for one-week episodes
-(from Monday 00:00) and sets the log's window beside it: tickets per day, tickets per weekday,
+:func:`check_fit` simulates the fitted scenario under a reference policy in episodes of about four
+weeks of tickets (from Monday 00:00; an episode ends after its number of decisions, so a few
+tickets at its end are still open) and sets the log's window beside it: tickets per day, tickets per weekday,
 the busiest hour of the week, resolution hours (mean and 90th percentile, the statistics the
 environment's KPIs hold) and SLA compliance against the fitted targets. The simulated arrivals per
 hour of the week are the model's expected counts (exact: the fitted profile times the rate); the
@@ -25,7 +26,13 @@ REFERENCE_POLICY = "least_loaded"
 
 
 def check_fit(
-    log: TicketLog, fit: ScenarioFit, *, policy: str = REFERENCE_POLICY, episodes: int = 5, seed: int = 0
+    log: TicketLog,
+    fit: ScenarioFit,
+    *,
+    policy: str = REFERENCE_POLICY,
+    episodes: int = 3,
+    seed: int = 0,
+    weeks: int = 4,
 ) -> pd.DataFrame:
     """A table (``metric``, ``log``, ``simulated``) of the log's window against the fitted scenario."""
     from rl_environments.ticket_routing.evaluation import episode_log, evaluate
@@ -39,8 +46,8 @@ def check_fit(
     counts = np.bincount((opened.dt.day_of_week * 24 + opened.dt.hour).to_numpy(), minlength=168)
     real_how = np.divide(counts, exposure, out=np.zeros(168), where=exposure > 0)
     model_how = cfg.arrivals.rate_per_day / 24.0 * weekly_intensity(cfg)
-    per_week = math.ceil(7 * cfg.arrivals.rate_per_day)
-    sim_cfg = cfg.replace(start_hour_of_week=0, episode_length=max(per_week, 10))
+    decisions = math.ceil(7 * weeks * cfg.arrivals.rate_per_day)  # about ``weeks`` weeks of tickets
+    sim_cfg = cfg.replace(start_hour_of_week=0, episode_length=max(decisions, 10))
     runs = evaluate(policy, sim_cfg, episodes, seed)
     res = (window["resolved_at"] - window["opened_at"]) / HOUR
     targets = dict(zip(PRIORITIES, np.asarray(cfg.sla.resolution_hours, dtype=np.float64), strict=True))
@@ -63,7 +70,7 @@ def check_fit(
     rows.append(("mean resolution hours", float(res.mean()), float(runs["mean_resolution_hours"].mean())))
     rows.append(("p90 resolution hours", float(res.quantile(0.9)), float(runs["p90_resolution_hours"].mean())))
     rows.append(("SLA met % (resolved tickets)", met, float(runs["sla_compliance_resolved_pct"].mean())))
-    rows.append(("tickets rejected per week", 0.0, float(runs["tickets_rejected"].mean())))
+    rows.append(("tickets rejected per episode", 0.0, float(runs["tickets_rejected"].mean())))
     # Replay of the window's first week: every real ticket arrives in its real hour.
     week_end = min(fit.start + pd.Timedelta(days=7), fit.end)
     replay = log.replay(fit.start, week_end)
@@ -77,6 +84,7 @@ def check_fit(
     table.attrs.update(
         policy=policy,
         episodes=episodes,
+        weeks=weeks,
         peak=(
             f"{WEEKDAYS[peak_real // 24][:3]} {peak_real % 24:02d}:00",
             f"{WEEKDAYS[peak_sim // 24][:3]} {peak_sim % 24:02d}:00",
@@ -91,7 +99,8 @@ def check_text(table: pd.DataFrame) -> str:
     """The check as aligned text, with the policy, the busiest hours and the largest hourly gap."""
     a = table.attrs
     lines = [
-        f"Fitted scenario vs the log ({a['policy']}, {a['episodes']} simulated weeks from Monday 00:00):",
+        f"Fitted scenario vs the log ({a['policy']}, {a['episodes']} simulated episodes of about {a['weeks']} weeks "
+        "from Monday 00:00):",
         f"  {'metric':<40} {'log':>10} {'simulated':>10}",
     ]
     lines += [f"  {m:<40} {r:>10.1f} {s:>10.1f}" for m, r, s in table.itertuples(index=False)]

@@ -37,8 +37,10 @@ ROLE_HINTS = {
     "priority": ("priority", "case:priority", "urgency", "severity", "prio"),
     "category": ("category", "case:category", "type", "product", "queue", "topic"),
     "resolved_at": ("resolved_at", "resolved", "closed_at", "closed", "solved"),
-    "assignee": ("assignee", "assigned_to", "org:resource", "resource", "agent", "owner"),
+    "assignee": ("assignee", "assigned_to", "org:resource", "resource", "agent", "owner", "who", "handler", "user"),
 }
+STATUS_HINTS = ("lifecycle:transition", "concept:name", "activity", "status", "state", "event", "action")
+RESOLVED_WORDS = ("resolve", "solved", "complete", "closed", "close", "done", "fixed")
 PRIORITY_HINTS = (
     ("critical", ("crit", "urgent", "1", "p1", "blocker", "highest")),
     ("high", ("high", "2", "p2", "major")),
@@ -201,6 +203,13 @@ def inspect_log(
             index = pd.date_range(days.min(), days.max(), freq="D")
             daily = days.value_counts().reindex(index, fill_value=0).rename("tickets")
     skeleton = _skeleton(frame, roles, formats)
+    if "ticket_id" in roles and "resolved_at" not in roles:  # an event log: resolution from an event?
+        status = _role([c.name for c in infos if c.constant_in_ticket is False], STATUS_HINTS, set(roles.values()))
+        if status is not None:
+            labels = frame[status].dropna().astype(str).unique()
+            done = [v for v in labels if any(w in v.casefold() for w in RESOLVED_WORDS)][:5]
+            if done:
+                skeleton["resolved_when"] = {"column": status, "values": done, "take": "first"}
     return LogInspection(str(p), len(frame), tuple(infos), roles, daily, skeleton)
 
 

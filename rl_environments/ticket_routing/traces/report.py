@@ -51,7 +51,10 @@ def plot_fit(log: TicketLog, fit: ScenarioFit, path: str | Path) -> Path:
     ax_res.set_xscale("log")
     ax_res.set_xlabel("hours from opening to resolution (dashed: fitted SLA target)", fontsize=8)
     ax_res.set_title("resolution times", fontsize=10)
-    ax_res.legend(fontsize=7)
+    if ax_res.get_legend_handles_labels()[0]:
+        ax_res.legend(fontsize=7)
+    else:
+        ax_res.text(0.5, 0.5, "no resolved tickets", ha="center", va="center", transform=ax_res.transAxes)
     fig.suptitle(f"Fit of {fit.source}: {fit.start:%Y-%m-%d} to {fit.end:%Y-%m-%d}", fontsize=11)
     fig.tight_layout()
     target_path = Path(path)
