@@ -46,7 +46,6 @@ from torch import nn
 from rl_environments.ticket_routing.core import safe_yaml
 from rl_environments.ticket_routing.core.data_models import TICKET_TYPES
 from rl_environments.ticket_routing.core.environment import ConfigLike, observation_space_for, resolve_config
-from rl_environments.ticket_routing.core.metrics import compute_kpis
 from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray, IntArray
 from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
 from rl_environments.ticket_routing.wrappers import ticket_expertise
@@ -360,7 +359,7 @@ class TicketRoutingSB3VecEnv(VecEnv):
             masks = self.venv.action_masks()
             return [masks[i] for i in rows]
         if method_name == "kpis":
-            return [compute_kpis(self.venv.sim, i) for i in rows]
+            return [self.venv.kpis(i) for i in rows]
         raise AttributeError(f"method_name: {method_name!r} is not supported (available: action_masks, kpis)")
 
     def env_is_wrapped(self, wrapper_class: type[Any], indices: VecEnvIndices = None) -> list[bool]:
