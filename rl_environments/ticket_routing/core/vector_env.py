@@ -75,8 +75,8 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
     trajectory of ``TicketRoutingEnv`` reset with ``seed=s + i``. ``threads=k`` steps k blocks of
     sub-environments in parallel threads of this process (same results; worth it for large
     ``num_envs`` when nothing else uses the cores). ``reset(options={"reset_mask":
-    mask})`` resets only the sub-environments where ``mask`` is true (Gymnasium's partial reset,
-    for wrappers that want same-step auto-reset).
+    mask})`` resets only the sub-environments where ``mask`` is true (Gymnasium's partial reset;
+    an all-false mask changes nothing and returns the current observation).
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}  # noqa: RUF012
