@@ -65,7 +65,7 @@ def test_compare_prints_a_table_and_writes_outputs(capsys: pytest.CaptureFixture
     assert "seeds 5..7" in out
     episodes = pd.read_csv(out_dir / "episodes.csv")
     assert len(episodes) == 3 * len(POLICY_NAMES)
-    assert list(episodes.columns[:4]) == ["policy", "scenario", "episode", "seed"]
+    assert list(episodes.columns[:4]) == ["policy", "episode", "seed", "scenario"]
     assert set(episodes["scenario"]) == {"default"}
     assert set(episodes["seed"]) == {5, 6, 7}
     assert (out_dir / "summary.csv").stat().st_size > 0

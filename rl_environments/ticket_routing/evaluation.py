@@ -31,7 +31,7 @@ from rl_environments.ticket_routing.policies import Policy, make_policy
 
 PolicyLike = str | Policy
 
-ID_COLUMNS: tuple[str, ...] = ("policy", "scenario", "episode", "seed")
+ID_COLUMNS: tuple[str, ...] = ("policy", "episode", "seed", "scenario")
 BOOTSTRAP_RESAMPLES = 2000
 """Bootstrap resamples for the paired differences of :func:`paired_differences`."""
 DEFAULT_BATCH = 16
@@ -115,9 +115,9 @@ def evaluate(
 ) -> pd.DataFrame:
     """Run ``episodes`` episodes of ``policy`` (a name or a :class:`Policy`) and return one row per episode.
 
-    Columns: ``policy``, ``scenario`` (``scenario``, default :func:`scenario_name` of ``config``),
-    ``episode``, ``seed`` (the env seed, ``seed + episode``), ``episode_return`` and every scalar
-    KPI of ``env.kpis()``. Episodes run side by side in a
+    Columns: ``policy``, ``episode``, ``seed`` (the env seed, ``seed + episode``), ``scenario``
+    (``scenario``, default :func:`scenario_name` of ``config``), ``episode_return`` and every
+    scalar KPI of ``env.kpis()``. Episodes run side by side in a
     :class:`TicketRoutingVectorEnv` (``batch_size`` at a time) through ``act_batch``. With
     ``log_steps=True`` they run one by one through ``act`` instead, and the step logs of all
     episodes (see :func:`episode_log`) are attached as ``result.attrs["step_log"]``.
@@ -157,9 +157,9 @@ def _row(
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "policy": name,
-        "scenario": scenario,
         "episode": episode,
         "seed": env_seed,
+        "scenario": scenario,
         "episode_return": episode_return,
     }
     for key, value in kpis.items():
