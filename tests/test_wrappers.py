@@ -19,6 +19,7 @@ from rl_environments.ticket_routing import (
 )
 from rl_environments.ticket_routing.wrappers import (
     CompactObservation,
+    CompactVectorObservation,
     MaskInObservation,
     compact_feature_names,
     compact_features,
@@ -112,3 +113,23 @@ def test_wrappers_refuse_what_they_cannot_read() -> None:
 
 def test_module_doctest() -> None:
     assert doctest.testmod(wrappers).failed == 0
+
+
+def test_compact_vector_observation_in_same_step_mode_matches_single_envs() -> None:
+    cfg = EnvironmentConfig(num_agents=4, episode_length=5, max_queue_size=12, max_workload=3)
+    vec = CompactVectorObservation(TicketRoutingVectorEnv(2, cfg, autoreset_mode="same_step"))
+    assert vec.single_observation_space.shape == (44,) and vec.observation_space.shape == (2, 44)  # type: ignore[union-attr]
+    obs, _ = vec.reset(seed=21)
+    singles = [CompactObservation(TicketRoutingEnv(cfg)) for _ in range(2)]
+    expected = [env.reset(seed=21 + i)[0] for i, env in enumerate(singles)]
+    np.testing.assert_array_equal(obs, np.stack(expected))
+    for _ in range(5):
+        actions = np.argmax(vec.action_masks(), axis=1)
+        obs, _, _, truncated, info = vec.step(actions)
+        last = [env.step(int(a))[0] for env, a in zip(singles, actions, strict=True)]
+    assert truncated.all() and info["_final_obs"].all()
+    for i in range(2):
+        np.testing.assert_array_equal(info["final_obs"][i], last[i])  # compacted too
+        np.testing.assert_array_equal(obs[i], singles[i].reset()[0])  # the next episode's first observation
+    with pytest.raises(ValueError, match="expected a TicketRoutingVectorEnv with the flat layout"):
+        CompactVectorObservation(TicketRoutingVectorEnv(2, cfg, observation_layout="nested"))
