@@ -13,6 +13,7 @@ from rl_environments.ticket_routing import EnvironmentConfig
 from rl_environments.ticket_routing.cli import main
 from rl_environments.ticket_routing.evaluation import evaluate, summarize
 from rl_environments.ticket_routing.planning.erlang import (
+    _cumulative_on_shift,
     erlang_agents,
     erlang_c,
     erlang_estimate,
@@ -257,3 +258,17 @@ def test_help(capsys: pytest.CaptureFixture[str], command: str) -> None:
     assert main([command, "--help"]) == 0
     out, _ = capsys.readouterr()
     assert f"usage: ticket-routing {command}" in out and "--ray-address" in out and "--workers" in out
+
+
+def test_staggered_shifts_head_count() -> None:
+    # Follow-the-sun: agent i starts 8 h after agent i - 1, so three agents cover the whole day.
+    cfg = EnvironmentConfig(agents={"shift_hours": 8, "shift_stagger_hours": 8, "work_days": EVERY_DAY})
+    cumulative = _cumulative_on_shift(cfg)
+    for team in (1, 2, 3, 7):
+        assert list(cumulative[team - 1]) == list(on_shift(cfg, team))
+    assert set(on_shift(cfg, 3)) == {1}
+    est = erlang_estimate(cfg, 90.0)
+    # Every hour covered by a team of three or more: λ is the plain weekly mean rate.
+    assert est.arrivals_per_hour == pytest.approx(cfg.arrivals.rate_per_day / 24.0)
+    assert est.off_shift_share == 0.0
+    assert est.team_erlang_c >= 3 * est.on_shift_erlang_c - 2

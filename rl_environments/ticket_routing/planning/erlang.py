@@ -26,7 +26,7 @@ import numpy as np
 
 from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
 from rl_environments.ticket_routing.core.params import HOURS_PER_WEEK, agent_schedule, weekly_intensity
-from rl_environments.ticket_routing.core.typing import FloatArray, IntArray
+from rl_environments.ticket_routing.core.typing import BoolArray, FloatArray, IntArray
 
 MAX_TEAM = 1000
 """The largest team ``EnvironmentConfig`` allows (``num_agents``)."""
@@ -117,10 +117,16 @@ def mean_work_hours(config: EnvironmentConfig) -> float:
     return float(np.sum(mix * effort * inverse))
 
 
+def on_shift_rows(config: EnvironmentConfig, team: int = MAX_TEAM) -> BoolArray:
+    """(team, 168): whether agent ``i`` of a team of ``team`` is on shift in each hour of the week."""
+    sized = dataclasses.replace(config, num_agents=team, agents=dataclasses.replace(config.agents, expertise=None))
+    rows: BoolArray = agent_schedule(sized)
+    return rows
+
+
 def on_shift(config: EnvironmentConfig, team: int) -> IntArray:
     """(168,) number of agents on shift each hour of the week for a team of ``team`` with these shifts."""
-    sized = dataclasses.replace(config, num_agents=team, agents=dataclasses.replace(config.agents, expertise=None))
-    counts: IntArray = agent_schedule(sized).sum(axis=0).astype(np.int64)
+    counts: IntArray = on_shift_rows(config, team).sum(axis=0).astype(np.int64)
     return counts
 
 
@@ -151,16 +157,23 @@ class ErlangEstimate:
     """Share of tickets that arrive while nobody is on shift (for the Erlang C team)."""
 
 
-def _team_for(config: EnvironmentConfig, need: int) -> tuple[int, float]:
+def _cumulative_on_shift(config: EnvironmentConfig) -> IntArray:
+    """(MAX_TEAM, 168): row ``m - 1`` is the number on shift each hour for a team of ``m`` (agent ``i``'s
+    shift does not depend on the team size, so the counts are running sums over agents)."""
+    counts: IntArray = np.cumsum(on_shift_rows(config), axis=0, dtype=np.int64)
+    return counts
+
+
+def _team_for(cumulative: IntArray, weekly: float, need: int) -> tuple[int, float]:
     """Smallest head count whose mean number on shift over covered hours is >= ``need``, and the
-    load-carrying arrivals per covered hour for that team."""
-    weekly = float(arrivals_per_hour(config).sum())
-    for team in range(1, MAX_TEAM + 1):
-        counts = on_shift(config, team)
-        covered = counts > 0
-        if counts[covered].mean() >= need:
-            return team, weekly / float(covered.sum())
-    return MAX_TEAM, weekly / float((on_shift(config, MAX_TEAM) > 0).sum())
+    week's arrivals per covered hour for that team."""
+    team = MAX_TEAM
+    for m in range(1, MAX_TEAM + 1):
+        row = cumulative[m - 1]
+        if row[row > 0].mean() >= need:
+            team = m
+            break
+    return team, weekly / float((cumulative[team - 1] > 0).sum())
 
 
 def erlang_estimate(config: EnvironmentConfig, sla_target_pct: float) -> ErlangEstimate:
@@ -178,15 +191,17 @@ def erlang_estimate(config: EnvironmentConfig, sla_target_pct: float) -> ErlangE
         return load, erlang_agents(load, aht, windows, mix, target), math.ceil(load + beta * math.sqrt(load))
 
     # λ depends on the hours covered, which can grow with the team when shifts are staggered: iterate.
-    _, rate = _team_for(config, 1)
+    cumulative = _cumulative_on_shift(config)
+    weekly = float(arrivals_per_hour(config).sum())
+    _, rate = _team_for(cumulative, weekly, 1)
     for _ in range(20):
         load, n_erlang, n_sqrt = needs(rate)
-        team_erlang, new_rate = _team_for(config, max(n_erlang, 1))
+        team_erlang, new_rate = _team_for(cumulative, weekly, max(n_erlang, 1))
         if abs(new_rate - rate) < 1e-12:
             break
         rate = new_rate
-    team_sqrt, _ = _team_for(config, max(n_sqrt, 1))
-    counts = on_shift(config, team_erlang)
+    team_sqrt, _ = _team_for(cumulative, weekly, max(n_sqrt, 1))
+    counts = cumulative[team_erlang - 1]
     hourly = arrivals_per_hour(config)
     off = float(hourly[counts == 0].sum() / hourly.sum())
     return ErlangEstimate(
