@@ -220,7 +220,10 @@ def _skeleton(frame: pd.DataFrame, roles: dict[str, str], formats: dict[str, str
     opened = roles.get("opened_at")
     if opened is not None and formats.get(opened):
         out["timestamp_format"] = formats[opened]
-    sentinels = [v for v in NA_CANDIDATES if (frame == v).to_numpy().any()]
+    present: set[object] = set()
+    for name in frame.columns:
+        present.update(frame[name].dropna().unique())
+    sentinels = [v for v in NA_CANDIDATES if v in present]
     out["na_values"] = sentinels  # cells that mean "missing" in this file (found; check them)
     if "priority" in roles:
         labels = frame[roles["priority"]].dropna().astype(str).value_counts().head(20)
