@@ -361,3 +361,12 @@ def test_random_nested_mappings_give_a_named_error_or_a_mapping(tmp_path: Path, 
     except MappingError as exc:
         message = str(exc)
     assert len(message) < 2000
+
+
+def test_a_logged_team_beyond_the_limit_names_the_flag() -> None:
+    times = pd.date_range("2024-01-01", periods=1200, freq="min").astype(str)
+    frame = pd.DataFrame({"opened_at": times, "priority": "low", "who": [f"p{k}" for k in range(1200)]})
+    log = TicketLog.from_frame(frame, ColumnMapping(assignee="who"))
+    with pytest.raises(FitError, match=f"the log shows 1,200 people active.*--num-agents {MAX_AGENTS}"):
+        estimate_scenario(log)
+    assert estimate_scenario(log, num_agents=MAX_AGENTS).config.num_agents == MAX_AGENTS

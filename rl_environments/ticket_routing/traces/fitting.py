@@ -269,11 +269,14 @@ def estimate_scenario(
     else:
         team = max(1, math.ceil(load / target_utilization))
     if team > MAX_AGENTS:
+        if num_agents is None and team_fit is not None:
+            why = f"the log shows {team:,} people active in a median week"
+        else:
+            why = f"this window needs about {team:,} agents to keep utilisation at {target_utilization:.2f}"
         raise FitError(
-            f"this window needs about {team:,} agents to keep utilisation at {target_utilization:.2f} "
-            f"({rate:,.0f} tickets/day), more than the environment's {MAX_AGENTS:,}; fit a part of the stream "
-            f"(one queue or team), or pass --num-agents {MAX_AGENTS} (num_agents=) to accept a busier team, "
-            "or a higher --target-utilization",
+            f"{why} ({rate:,.0f} tickets/day), more than the environment's {MAX_AGENTS:,}; fit a part of the "
+            f"stream (one queue or team), or pass --num-agents {MAX_AGENTS} (num_agents=) to accept a busier "
+            "team, or a higher --target-utilization",
             source=log.source,
         )
     changes: dict[str, Any] = {
