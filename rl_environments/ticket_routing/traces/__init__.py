@@ -13,7 +13,9 @@ the hour of the week; ``fit_scenario(log)`` estimates an :class:`EnvironmentConf
 Modules: ``errors`` (the named errors), ``mapping`` (the column mapping), ``reading`` (files to
 tables, within limits), ``xes`` (XES event logs), ``times`` (timestamps and time zones),
 ``importing`` (tables to one row per ticket), ``events`` (event logs: rows to tickets), ``log``
-(the log and its replay windows), ``fitting`` (a scenario from a log).
+(the log and its replay windows), ``fitting`` (a scenario from a log), ``team`` (team, shifts,
+effort and warnings of a fit), ``check`` (a fit held against its log), ``report`` (the fit PNG),
+``inspection`` (a first look at a file and a mapping skeleton).
 
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"opened_at": ["2024-01-01 09:30", "2024-01-01 10:15"], "priority": ["high", "low"]})
@@ -25,6 +27,7 @@ tables, within limits), ``xes`` (XES event logs), ``times`` (timestamps and time
 from __future__ import annotations
 
 from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.traces.check import check_fit
 from rl_environments.ticket_routing.traces.errors import (
     DateParseError,
     FitError,
@@ -49,8 +52,11 @@ from rl_environments.ticket_routing.traces.fitting import (
     offline_backlog,
 )
 from rl_environments.ticket_routing.traces.importing import ImportReport
+from rl_environments.ticket_routing.traces.inspection import LogInspection, inspect_log
 from rl_environments.ticket_routing.traces.log import ReplayWindow, TicketLog, hour_of_week, load_replay
 from rl_environments.ticket_routing.traces.mapping import MAPPINGS_DIR, ColumnMapping
+from rl_environments.ticket_routing.traces.reading import ReadLimits
+from rl_environments.ticket_routing.traces.team import TeamFit
 
 __all__ = [
     "MAPPINGS_DIR",
@@ -62,11 +68,14 @@ __all__ = [
     "InconsistentTicketError",
     "LimitError",
     "LogFileError",
+    "LogInspection",
     "MappingError",
     "MissingColumnError",
     "MissingValueError",
+    "ReadLimits",
     "ReplayWindow",
     "ScenarioFit",
+    "TeamFit",
     "TicketLog",
     "TicketLogError",
     "TimeOrderError",
@@ -74,10 +83,12 @@ __all__ = [
     "UnknownPriorityError",
     "WindowError",
     "active_window",
+    "check_fit",
     "config_changes",
     "estimate_scenario",
     "fit_scenario",
     "hour_of_week",
+    "inspect_log",
     "load_replay",
     "offline_backlog",
 ]
