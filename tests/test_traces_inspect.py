@@ -79,3 +79,19 @@ def test_inspect_the_uci_log() -> None:
     constant = {c.name for c in report.columns if c.constant_in_ticket}
     assert {"opened_at", "resolved_at"} <= constant
     assert "priority" not in constant
+
+
+def test_inspect_a_semicolon_latin1_file_before_there_is_a_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes("créé le;priorité;catégorie\n01/03/2024 09:00;Haute;Réseau\n".encode("latin-1"))
+    out = tmp_path / "map.yaml"
+    argv = ["inspect", str(path), "--separator", ";", "--encoding", "latin-1", "-o", str(out)]
+    assert main(argv) == 0
+    assert "1 records, 3 columns" in capsys.readouterr().out
+    mapping = ColumnMapping.from_yaml(out)
+    assert (mapping.separator, mapping.encoding) == (";", "latin-1")
+    assert main(["inspect", str(path)]) == 2  # not UTF-8: the error names the option to set
+    assert "set encoding" in capsys.readouterr().err
+    assert main(["inspect", str(path), "--mapping", str(out), "--separator", ";"]) == 2

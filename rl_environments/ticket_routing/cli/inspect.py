@@ -27,6 +27,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("file", metavar="FILE", help="the ticket log")
     p.add_argument("--mapping", metavar="FILE", help="a mapping whose roles and CSV options to use (optional)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the mapping skeleton here (default: print it)")
+    p.add_argument("--separator", metavar="CHAR", help="CSV field separator, e.g. ';' (default: ',' or a tab for .tsv)")
+    p.add_argument("--encoding", metavar="NAME", help="CSV text encoding, e.g. latin-1 (default: utf-8)")
     add_limit_options(p)
     p.set_defaults(func=run)
 
@@ -41,7 +43,12 @@ def run(args: argparse.Namespace) -> int:
     options = limit_options(args)
     if options.pop("strict", False):
         raise CliError("--strict: only for importing a log (fit-trace, compare --trace)")
-    report = inspect_log(args.file, args.mapping, limits=ReadLimits(**options))
+    if args.mapping and (args.separator or args.encoding):
+        raise CliError("--separator/--encoding: set them in the --mapping file instead")
+    separator = "\t" if args.separator in ("\\t", "tab") else args.separator
+    report = inspect_log(
+        args.file, args.mapping, limits=ReadLimits(**options), separator=separator, encoding=args.encoding
+    )
     sys.stdout.write(report.summary() + "\n\n")
     text = report.mapping_yaml()
     if args.output:

@@ -145,12 +145,20 @@ def _role(names: list[str], hints: tuple[str, ...], taken: set[str]) -> str | No
 
 
 def inspect_log(
-    path: str | Path, mapping: ColumnMapping | str | Path | None = None, *, limits: ReadLimits | None = None
+    path: str | Path,
+    mapping: ColumnMapping | str | Path | None = None,
+    *,
+    limits: ReadLimits | None = None,
+    separator: str | None = None,
+    encoding: str | None = None,
 ) -> LogInspection:
-    """Inspect a log file (every column as text); ``mapping`` (optional) fixes the roles it names."""
+    """Inspect a log file (every column as text); ``mapping`` (optional) fixes the roles it names;
+    ``separator`` / ``encoding`` read a CSV before there is a mapping (they go into the skeleton)."""
     p = Path(path)
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         mapping = ColumnMapping.from_yaml(mapping)
+    if mapping is None and (separator is not None or encoding is not None):
+        mapping = ColumnMapping(separator=separator, encoding=encoding or "utf-8", source="<options>")
     options: dict[str, Any] = {"limits": limits or ReadLimits()}
     if mapping is not None:
         options.update(separator=mapping.separator, encoding=mapping.encoding)
@@ -203,6 +211,10 @@ def inspect_log(
             index = pd.date_range(days.min(), days.max(), freq="D")
             daily = days.value_counts().reindex(index, fill_value=0).rename("tickets")
     skeleton = _skeleton(frame, roles, formats)
+    if mapping is not None and mapping.separator is not None:
+        skeleton["separator"] = mapping.separator
+    if mapping is not None and mapping.encoding != "utf-8":
+        skeleton["encoding"] = mapping.encoding
     if "ticket_id" in roles and "resolved_at" not in roles:  # an event log: resolution from an event?
         status = _role([c.name for c in infos if c.constant_in_ticket is False], STATUS_HINTS, set(roles.values()))
         if status is not None:
