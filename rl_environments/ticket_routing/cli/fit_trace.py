@@ -19,8 +19,8 @@ from rl_environments.ticket_routing.cli.common import (
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "fit-trace",
-        help="fit a scenario (arrival rate, weekly profile, mixes, SLA targets) to a ticket log",
-        description="Read a ticket log (CSV, zipped CSV or Parquet) through a column mapping, print the "
+        help="fit a scenario (arrivals, weekly profile, mixes, SLA targets, team, shifts, effort) to a ticket log",
+        description="Read a ticket log (CSV, .csv.gz, zipped CSV, Parquet or XES) through a column mapping, print the "
         "estimates with their sample sizes, and write them as a configuration (see docs/bring_your_own_tickets.md).",
     )
     p.add_argument("file", metavar="FILE", help="the ticket log")
@@ -31,7 +31,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--sla-quantile", type=float, default=0.8, metavar="Q", help="quantile for SLA targets (default: %(default)s)"
     )
-    p.add_argument("--num-agents", type=int, metavar="N", help="team size (default: sized to 70%% utilisation)")
+    p.add_argument(
+        "--num-agents",
+        type=int,
+        metavar="N",
+        help="team size (default: from the assignees if mapped, else sized to --target-utilization)",
+    )
     p.add_argument(
         "--target-utilization",
         type=float,
