@@ -10,10 +10,12 @@ from rl_environments.ticket_routing.core.params import compile_params
 from rl_environments.ticket_routing.core.reward_calculator import (
     C_ASSIGNMENT,
     C_EXPERTISE,
+    C_HOLDING,
     C_IMBALANCE,
     C_INVALID,
     C_REJECTION,
     C_RESOLUTION,
+    C_SLA_BREACH,
     csat_probability,
     reward_assignment,
     reward_invalid,
@@ -39,7 +41,7 @@ P = compile_params(CFG).p
 
 
 def test_component_order_matches_names() -> None:
-    indices = [C_ASSIGNMENT, C_EXPERTISE, C_RESOLUTION, C_IMBALANCE, C_INVALID, C_REJECTION]
+    indices = [C_ASSIGNMENT, C_EXPERTISE, C_RESOLUTION, C_IMBALANCE, C_INVALID, C_REJECTION, C_HOLDING, C_SLA_BREACH]
     assert [REWARD_COMPONENTS[i] for i in indices] == list(REWARD_COMPONENTS)
 
 

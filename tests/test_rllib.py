@@ -33,7 +33,8 @@ def test_flat_observation_is_a_float_box() -> None:
     assert isinstance(env.observation_space, spaces.Box)
     assert obs.dtype == np.float32 and env.observation_space.contains(obs)
     # one-hot type (5) + priority (4) + age + 3x5 expertise + workload + availability + queue + time_step
-    assert obs.shape == (5 + 4 + 1 + 15 + 3 + 3 + 201 + 21,)
+    # + hour of week (2) + next change, goes offline, remaining work (3 each)
+    assert obs.shape == (5 + 4 + 1 + 15 + 3 + 3 + 201 + 21 + 2 + 3 + 3 + 3,)
 
 
 def test_action_masking_layout() -> None:
