@@ -156,8 +156,9 @@ def test_register_puts_the_env_in_rays_registry() -> None:
 
 
 @pytest.mark.slow
-def test_one_training_iteration_on_a_local_ray_instance(tmp_path: Path) -> None:
-    """PPO on the new API stack, masked, with a checkpoint: the whole RLlib path end to end."""
+def test_one_training_iteration_on_a_task_then_its_score(tmp_path: Path) -> None:
+    """PPO on the new API stack, masked, on a scored task, with a checkpoint; then the trained
+    RLModule is scored in the same process on one evaluation episode: the RLlib path end to end."""
     pytest.importorskip("ray")
     pytest.importorskip("torch")
     out = subprocess.run(
@@ -168,8 +169,10 @@ def test_one_training_iteration_on_a_local_ray_instance(tmp_path: Path) -> None:
             "--action-masking",
             "--num-cpus",
             "2",
-            "--env-config",
-            '{"num_agents": 5}',
+            "--task",
+            "TicketRouting-Balanced-v0",
+            "--eval-episodes",
+            "1",
             "--checkpoint-dir",
             str(tmp_path / "ckpt"),
         ],
@@ -181,5 +184,11 @@ def test_one_training_iteration_on_a_local_ray_instance(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     assert "iteration 1: episode_return_mean=" in out.stdout
-    assert "env_steps=" in out.stdout
+    assert "env_steps=200" in out.stdout
     assert (tmp_path / "ckpt").is_dir() and any((tmp_path / "ckpt").iterdir())
+    line = next(x for x in out.stdout.splitlines() if x.startswith("score on TicketRouting-Balanced-v0"))
+    assert "(1 evaluation episodes, seeds 100000..100000)" in line
+    value = float(line.split(": ", 1)[1].split(" ", 1)[0])
+    assert -1000.0 < value < 200.0  # a finite score on the task's scale (random = 0, best rule = 100)
+    assert "reproduce: python examples/train_rllib.py --tiny --action-masking" in out.stdout
+
