@@ -191,4 +191,3 @@ def test_one_training_iteration_on_a_task_then_its_score(tmp_path: Path) -> None
     value = float(line.split(": ", 1)[1].split(" ", 1)[0])
     assert -1000.0 < value < 200.0  # a finite score on the task's scale (random = 0, best rule = 100)
     assert "reproduce: python examples/train_rllib.py --tiny --action-masking" in out.stdout
-
