@@ -31,14 +31,14 @@ CFG = EnvironmentConfig(num_agents=4, episode_length=30, max_queue_size=12, max_
 
 def test_compact_observation_is_a_bounded_float32_box_that_passes_check_env() -> None:
     env = CompactObservation(TicketRoutingEnv(CFG))
-    assert env.observation_space == gym.spaces.Box(0.0, 1.0, shape=(5 + 4 + 3 + 3 * 4 + 5 * 4,), dtype=np.float32)
+    assert env.observation_space == gym.spaces.Box(0.0, 1.0, shape=(5 + 4 + 3 + 2 + 6 * 4 + 5 * 4,), dtype=np.float32)
     assert len(env.feature_names) == env.observation_space.shape[0]  # type: ignore[index]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", message=".*different from the unwrapped version")
         check_env(env, skip_render_check=True)
     small = CompactObservation(TicketRoutingEnv(CFG), include_expertise=False)
-    assert small.observation_space.shape == (24,)
+    assert small.observation_space.shape == (38,)
     obs, info = small.reset(seed=3)
     assert obs.dtype == np.float32 and small.observation_space.contains(obs)
     np.testing.assert_array_equal(small.action_masks(), info["action_mask"])
@@ -60,6 +60,9 @@ def test_compact_features_read_the_observation_faithfully() -> None:
         assert named[f"ticket_expertise[{a}]"] == expertise[a, obs["ticket_type"]]
         assert named[f"workload[{a}]"] == pytest.approx(obs["agent_workload"][a] / 3)
         assert named[f"available[{a}]"] == float(obs["agent_availability"][a])
+        assert named[f"next_change_hours[{a}]"] == pytest.approx(obs["agent_next_change_hours"][a] / 168)
+        assert named[f"change_goes_offline[{a}]"] == float(obs["agent_change_goes_offline"][a])
+    assert named["hour_of_week_sin"] == pytest.approx((obs["hour_of_week"][0] + 1) / 2)
     assert any(named[f"workload[{a}]"] > 0 for a in range(4))
 
 
@@ -67,7 +70,7 @@ def test_compact_features_of_a_batch_match_each_row() -> None:
     vec = TicketRoutingVectorEnv(3, CFG)
     batch, _ = vec.reset(seed=9)
     features = compact_features(batch, CFG)
-    assert features.shape == (3, 44)
+    assert features.shape == (3, 58)
     for i in range(3):
         single, _ = TicketRoutingEnv(CFG).reset(seed=9 + i)
         np.testing.assert_array_equal(features[i], compact_features(single, CFG))
@@ -81,7 +84,7 @@ def test_normalize_observation_and_flatten_work_on_the_compact_box() -> None:
     env = gym.wrappers.NormalizeObservation(CompactObservation(gym.make("TicketRouting-v0", config=CFG)))
     obs, _ = env.reset(seed=0)
     obs, *_ = env.step(0)
-    assert obs.shape == (44,)
+    assert obs.shape == (58,)
 
 
 def test_mask_in_observation_layout_and_action_masks_through_wrappers() -> None:
@@ -118,7 +121,7 @@ def test_module_doctest() -> None:
 def test_compact_vector_observation_in_same_step_mode_matches_single_envs() -> None:
     cfg = EnvironmentConfig(num_agents=4, episode_length=5, max_queue_size=12, max_workload=3)
     vec = CompactVectorObservation(TicketRoutingVectorEnv(2, cfg, autoreset_mode="same_step"))
-    assert vec.single_observation_space.shape == (44,) and vec.observation_space.shape == (2, 44)  # type: ignore[union-attr]
+    assert vec.single_observation_space.shape == (58,) and vec.observation_space.shape == (2, 58)  # type: ignore[union-attr]
     obs, _ = vec.reset(seed=21)
     singles = [CompactObservation(TicketRoutingEnv(cfg)) for _ in range(2)]
     expected = [env.reset(seed=21 + i)[0] for i, env in enumerate(singles)]

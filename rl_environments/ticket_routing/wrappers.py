@@ -15,7 +15,7 @@ Both keep ``action_masks()`` (sb3-contrib's convention) callable on the wrapper.
 >>> env = MaskInObservation(CompactObservation(gym.make("TicketRouting-v0", num_agents=4)))
 >>> obs, info = env.reset(seed=0)
 >>> obs["observations"].shape, obs["observations"].dtype, obs["action_mask"].dtype
-((44,), dtype('float32'), dtype('bool'))
+((58,), dtype('float32'), dtype('bool'))
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES, EnvironmentConfig
+from rl_environments.ticket_routing.core.params import remaining_work_cap
 from rl_environments.ticket_routing.core.typing import BoolArray, Float32Array
 
 NT, NP = len(TICKET_TYPES), len(PRIORITIES)
@@ -48,9 +49,10 @@ def ticket_expertise(ticket_type: Any, agent_expertise: Any) -> Float32Array:
 def compact_feature_names(num_agents: int, include_expertise: bool = True) -> list[str]:
     """Names of the entries of :func:`compact_features`, in order."""
     names = [f"ticket_type={t}" for t in TICKET_TYPES] + [f"ticket_priority={p}" for p in PRIORITIES]
-    names += ["ticket_age", "queue_size", "time_step"]
-    for what in ("ticket_expertise", "workload", "available"):
+    names += ["ticket_age", "queue_size", "time_step", "hour_of_week_sin", "hour_of_week_cos"]
+    for what in ("ticket_expertise", "workload", "available", "next_change_hours", "change_goes_offline"):
         names += [f"{what}[{a}]" for a in range(num_agents)]
+    names += [f"remaining_work[{a}]" for a in range(num_agents)]
     if include_expertise:
         names += [f"expertise[{a}][{t}]" for a in range(num_agents) for t in TICKET_TYPES]
     return names
@@ -61,9 +63,11 @@ def compact_features(obs: dict[str, Any], config: EnvironmentConfig, include_exp
 
     In order (see :func:`compact_feature_names`): the ticket's type and priority one-hot, its age
     over ``max_ticket_age_hours``, the queue size over ``max_queue_size``, the step over
-    ``episode_length``, then per agent its expertise for this ticket's type, its workload over
-    ``max_workload`` and its availability (0.0 or 1.0), then (``include_expertise``) the whole
-    expertise matrix, row-major by agent.
+    ``episode_length``, the hour of the week's sine and cosine mapped to [0, 1], then per agent its
+    expertise for this ticket's type, its workload over ``max_workload``, its availability (0.0 or
+    1.0), the hours to its next shift change over 168, whether that change takes it offline (0.0
+    or 1.0) and its remaining work over the observation's bound, then (``include_expertise``) the
+    whole expertise matrix, row-major by agent.
     """
     types = np.asarray(obs["ticket_type"], dtype=np.int64)
     batch = types.shape
@@ -74,15 +78,24 @@ def compact_features(obs: dict[str, Any], config: EnvironmentConfig, include_exp
         out: Float32Array = np.clip(value / np.float32(scale), 0.0, 1.0)
         return out
 
+    def flags(key: str) -> Float32Array:
+        out: Float32Array = np.asarray(obs[key], dtype=np.float32).reshape(*batch, -1)
+        return out
+
+    hour = np.asarray(obs["hour_of_week"], dtype=np.float32).reshape(*batch, -1)
     parts = [
         np.eye(NT, dtype=np.float32)[types],
         np.eye(NP, dtype=np.float32)[priorities],
         scaled("ticket_age", config.max_ticket_age_hours),
         scaled("queue_size", config.max_queue_size),
         scaled("time_step", config.episode_length),
+        np.clip((hour + np.float32(1.0)) / np.float32(2.0), 0.0, 1.0),
         ticket_expertise(types, obs["agent_expertise"]),
         scaled("agent_workload", config.max_workload),
-        np.asarray(obs["agent_availability"], dtype=np.float32).reshape(*batch, -1),
+        flags("agent_availability"),
+        scaled("agent_next_change_hours", 168.0),
+        flags("agent_change_goes_offline"),
+        scaled("agent_remaining_work", remaining_work_cap(config)),
     ]
     if include_expertise:
         parts.append(np.asarray(obs["agent_expertise"], dtype=np.float32).reshape(*batch, -1))
@@ -100,9 +113,9 @@ def _base_config(env: gym.Env[Any, Any]) -> EnvironmentConfig:
 class CompactObservation(gym.ObservationWrapper[Float32Array, Any, dict[str, Any]], gym.utils.RecordConstructorArgs):
     """The flat ``Dict`` observation as one ``Box(0, 1, (n,), float32)`` (see :func:`compact_features`).
 
-    No one-hot counters (1,501 of FlattenObservation's 1,810 values are the one-hot ``time_step``
-    on the default scenario), availability as floats, the current ticket's expertise column up
-    front. ``include_expertise=False`` drops the full matrix (``5 * num_agents`` values).
+    No one-hot counters (1,501 of FlattenObservation's 1,854 values are the one-hot ``time_step``
+    on the default scenario), availability and shift flags as floats, the current ticket's
+    expertise column up front. ``include_expertise=False`` drops the full matrix (``5 * num_agents`` values).
     ``feature_names`` names every entry.
     """
 
