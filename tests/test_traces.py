@@ -590,7 +590,7 @@ def test_fit_trace_command_writes_a_loadable_scenario(tmp_path: Path) -> None:
     log_path = tmp_path / "log.csv"
     simple_frame(14, 6).to_csv(log_path, index=False)
     out = tmp_path / "scenario.yaml"
-    args = argparse.Namespace(file=str(log_path), mapping=None, output=str(out), start=None, end=None)
+    args = argparse.Namespace(file=str(log_path), mapping=None, out=str(out), start=None, end=None)
     buf = io.StringIO()
     assert fit_trace_command(args, buf) == 0
     assert EnvironmentConfig.from_yaml(out).arrivals.rate_per_day == pytest.approx(6.0)
@@ -726,3 +726,16 @@ def test_uci_service_desk_preset_holds_the_fitted_figures(uci_fit: Any) -> None:
 
 def test_uci_base_team_fit_regenerates_the_service_desk_preset(uci_log: TicketLog) -> None:
     assert estimate_scenario(uci_log, from_log=False).config == EnvironmentConfig.preset("service_desk")
+
+
+def test_fit_trace_old_output_flag_still_works_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rl_environments.ticket_routing.cli import main
+
+    log_path = tmp_path / "log.csv"
+    simple_frame(14, 6).to_csv(log_path, index=False)
+    out = tmp_path / "scenario.yaml"
+    assert main(["fit-trace", str(log_path), "--output", str(out), "--num-agents", "3", "--no-report"]) == 0
+    assert out.is_file()
+    assert "-o/--out" in capsys.readouterr().err

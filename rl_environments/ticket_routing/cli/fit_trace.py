@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from rl_environments.ticket_routing.cli.common import (
     CliError,
     add_limit_options,
+    add_out_option,
     check_input_file,
     check_output_file,
     limit_options,
@@ -25,7 +26,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("file", metavar="FILE", help="the ticket log")
     p.add_argument("--mapping", metavar="FILE", help="column mapping (YAML, or a shipped name: uci_incident_log)")
-    p.add_argument("-o", "--output", metavar="FILE", help="scenario YAML to write (default: standard output)")
+    add_out_option(p, "FILE", "scenario YAML to write (default: standard output)", old="--output")
     p.add_argument("--start", metavar="TIME", help="fit tickets opened from TIME (default: trim sparse tails)")
     p.add_argument("--end", metavar="TIME", help="fit tickets opened before TIME")
     p.add_argument(
@@ -70,9 +71,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from rl_environments.ticket_routing.traces import TicketLog, estimate_scenario
 
     check_input_file(args.file)
-    output = getattr(args, "output", None)
+    output = getattr(args, "out", None)
     if output:
-        check_output_file(output, "--output")
+        check_output_file(output, "-o/--out")
     quantile = getattr(args, "sla_quantile", 0.8)
     if not 0.0 < quantile <= 1.0:
         raise CliError(
