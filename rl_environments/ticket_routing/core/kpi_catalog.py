@@ -91,6 +91,8 @@ _ENTRIES: list[KPI] = [
         description="hours from arrival to resolution, over resolved tickets"),
     KPI("p90_resolution_hours", "p90 resolution", "h", higher_is_better=False, headline=True, chart=True,
         description="90th percentile of hours from arrival to resolution, over resolved tickets"),
+    KPI("median_resolution_hours", "median resolution", "h", higher_is_better=False,
+        description="median hours from arrival to resolution, over resolved tickets"),
     _pct("csat_pct", "CSAT", higher_is_better=True, headline=True, chart=True,
          description="share of resolved tickets whose customer was satisfied"),
     _pct("sla_compliance_pct", "SLA met", higher_is_better=True, headline=True, chart=True,

@@ -135,6 +135,7 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no data yet
         out["mean_resolution_hours"] = np.nanmean(hours, axis=1) if n else np.zeros(0)
         out["p90_resolution_hours"] = _nanp90(hours)
+        out["median_resolution_hours"] = np.nanmedian(hours, axis=1) if n else np.zeros(0)
         assigned = ist[:, I_ASSIGNED].astype(np.float64)
         resolved = ist[:, I_RESOLVED].astype(np.float64)
         waits_so_far = np.nansum(waiting, axis=(1, 2))

@@ -68,6 +68,7 @@ def check_fit(
     peak_real, peak_sim = int(np.argmax(real_how)), int(np.argmax(model_how))
     rows.append(("busiest hour of the week: tickets/hour", float(real_how[peak_real]), float(model_how[peak_sim])))
     rows.append(("mean resolution hours", float(res.mean()), float(runs["mean_resolution_hours"].mean())))
+    rows.append(("median resolution hours", float(res.median()), float(runs["median_resolution_hours"].mean())))
     rows.append(("p90 resolution hours", float(res.quantile(0.9)), float(runs["p90_resolution_hours"].mean())))
     rows.append(("SLA met % (resolved tickets)", met, float(runs["sla_compliance_resolved_pct"].mean())))
     rows.append(("tickets rejected per episode", 0.0, float(runs["tickets_rejected"].mean())))
