@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -193,7 +194,15 @@ def test_a_folder_of_another_sweep_is_refused(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- backends
-def test_local_worker_processes_give_identical_results(serial_sweep: SweepResult, tmp_path: Path) -> None:
+def test_local_worker_processes_give_identical_results(
+    serial_sweep: SweepResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A __main__ script that must not run again in the workers (as a Streamlit page or AppTest leaves it).
+    script = tmp_path / "main_script.py"
+    script.write_text("raise SystemExit('the parent script ran in a worker')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
     backend = ProcessBackend(2)
     try:
         parallel = run_sweep(_spec(), tmp_path, backend=backend)
@@ -201,6 +210,7 @@ def test_local_worker_processes_give_identical_results(serial_sweep: SweepResult
         backend.close()
     pd.testing.assert_frame_equal(parallel.cells, serial_sweep.cells)
     pd.testing.assert_frame_equal(parallel.summary, serial_sweep.summary)
+    assert sys.modules["__main__"] is main  # put back after the workers started
     assert (tmp_path / "results.csv").read_bytes() == serial_sweep.paths["results"].read_bytes()
 
 

@@ -14,10 +14,13 @@ it ran, because a task carries its seeds: callers put results back in task order
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import multiprocessing
 import re
+import sys
+import types
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
@@ -67,6 +70,23 @@ class SerialBackend:
         return None
 
 
+@contextlib.contextmanager
+def _empty_main() -> Iterator[None]:
+    """Show spawned workers an empty ``__main__`` while they start.
+
+    A spawned process runs the parent's ``__main__`` script again (unless it was started with
+    ``python -m``). Tasks need nothing from it (they call importable functions), and some scripts
+    must not run twice: a Streamlit page, or a test runner that left its script as ``__main__``.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 class ProcessBackend:
     """Run tasks in ``workers`` local processes (started with ``spawn``; kept for the backend's life)."""
 
@@ -82,7 +102,8 @@ class ProcessBackend:
     def run(self, tasks: Sequence[Task]) -> Iterator[tuple[int, Rows]]:
         if self._pool is None:
             raise BackendError("this backend is closed")
-        futures: dict[Future[Rows], int] = {self._pool.submit(run_task, task): i for i, task in enumerate(tasks)}
+        with _empty_main():  # the pool starts its worker processes inside submit()
+            futures: dict[Future[Rows], int] = {self._pool.submit(run_task, task): i for i, task in enumerate(tasks)}
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
