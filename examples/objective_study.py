@@ -101,9 +101,12 @@ def scenario_report(root: Path, scenario: str) -> list[str]:
     header = "| policy | " + " | ".join(label for label, _ in MEASURES.values()) + " |"
     lines += [header, "|---" * (len(MEASURES) + 1) + "|"]
     best: dict[str, str] = {}
+    speed = table["mean_resolution_hours"][rules].mean()
     for kpi, (_, higher) in MEASURES.items():
         means = table[kpi][rules].mean()
-        best[kpi] = str(means.idxmax() if higher else means.idxmin())
+        top = means.max() if higher else means.min()
+        tied = means.index[np.isclose(means, top, rtol=0.0, atol=1e-9)]
+        best[kpi] = str(speed[tied].idxmin())  # ties (e.g. every rule at 100% SLA): the fastest rule
     for policy in [*rules, *sorted(p for p in table["mean_resolution_hours"].columns if p not in rules)]:
         cells = []
         for kpi in MEASURES:
