@@ -58,6 +58,21 @@ def add_out_option(parser: argparse.ArgumentParser, metavar: str, help: str, old
         )
 
 
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    """``--progress/--no-progress`` (default: a progress bar when stderr is a terminal)."""
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when stderr is a terminal)",
+    )
+
+
+def progress_wanted(args: argparse.Namespace) -> bool:
+    """Whether to show a progress bar: ``--progress`` / ``--no-progress``, else when stderr is a terminal."""
+    return sys.stderr.isatty() if args.progress is None else bool(args.progress)
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     names = ", ".join(EnvironmentConfig.preset_names())
     group = parser.add_mutually_exclusive_group()

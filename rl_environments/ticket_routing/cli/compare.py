@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from rl_environments.ticket_routing.cli.common import (
@@ -13,11 +12,13 @@ from rl_environments.ticket_routing.cli.common import (
     add_config_options,
     add_limit_options,
     add_out_option,
+    add_progress_option,
     console,
     load_config,
     load_trace,
     model_policies,
     prepare_output_dir,
+    progress_wanted,
     scenario_label,
     warn_rejected,
 )
@@ -74,12 +75,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--trace-end", metavar="TIME", help="replay tickets opened before TIME")
     p.add_argument("--trace-all", action="store_true", help="replay the whole --trace log, sparse tails included")
     add_limit_options(p, "a --trace log")
-    p.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show a progress bar (default: when stderr is a terminal)",
-    )
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
@@ -111,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         prepare_output_dir(args.out, "--out")
     config, trace = load_trace(args, config)
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = progress_wanted(args)
     per_episode = evaluate_many(
         policies, config, args.episodes, args.seed, trace=trace, progress=progress, scenario=scenario_label(args)
     )

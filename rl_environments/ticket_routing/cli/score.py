@@ -11,9 +11,11 @@ from rl_environments import TASK_IDS
 from rl_environments.ticket_routing.cli.common import (
     CliError,
     add_out_option,
+    add_progress_option,
     check_output_file,
     console,
     prepare_output_dir,
+    progress_wanted,
 )
 from rl_environments.ticket_routing.policies import POLICY_NAMES
 
@@ -73,19 +75,14 @@ def add_parser(sub: Any) -> None:
         help="print the scores as a Markdown table (the leaderboard format of docs/results.md)",
     )
     add_out_option(p, "DIR", "also write scores.csv and episodes.csv here")
-    p.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show a progress bar (default: when stderr is a terminal)",
-    )
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rl_environments.ticket_routing import tasks
 
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = progress_wanted(args)
     if args.episodes is not None and args.episodes < 1:
         raise CliError(f"--episodes: invalid value {args.episodes}; must be >= 1")
     task_ids = _check_tasks(args.task)

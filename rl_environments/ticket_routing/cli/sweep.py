@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
@@ -13,8 +12,10 @@ from rl_environments.ticket_routing.cli.common import (
     CliError,
     add_config_options,
     add_out_option,
+    add_progress_option,
     console,
     load_config,
+    progress_wanted,
     scenario_label,
 )
 from rl_environments.ticket_routing.policies import POLICY_NAMES
@@ -59,12 +60,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--kpi", default="sla_compliance_pct", help="KPI of the charts (default: %(default)s)")
     p.add_argument("--x", metavar="FIELD", help="field on the x axis of the line chart (default: the first --param)")
     p.add_argument("--overwrite", action="store_true", help="discard earlier results in OUT instead of resuming")
-    p.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show a progress bar (default: when stderr is a terminal)",
-    )
+    add_progress_option(p)
     add_backend_options(p)
     p.set_defaults(func=run)
 
@@ -91,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         f"Sweep: {points} grid points x {len(spec.policies)} policies x {spec.seeds} seeds = {spec.num_cells} cells "
         f"on {backend.name}, results in {args.out}"
     )
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = progress_wanted(args)
     start = time.perf_counter()
     try:
         result = run_sweep(spec, args.out, backend=backend, overwrite=args.overwrite, progress=progress)
