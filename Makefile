@@ -38,7 +38,7 @@ browser:
 # newest Gymnasium (the main venv has the 1.2 series that Ray pins).
 CORE_TESTS := tests/test_state_manager.py tests/test_environment.py tests/test_vector_env.py \
 	tests/test_agent_manager.py tests/test_rng.py tests/test_reward_calculator.py tests/test_metrics.py \
-	tests/test_correctness.py
+	tests/test_correctness.py tests/test_golden_trajectories.py
 VENV_LATEST := .venv-gymnasium-latest
 
 $(VENV_LATEST)/.installed: pyproject.toml
