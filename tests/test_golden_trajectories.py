@@ -16,9 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
-from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
+from rl_environments.ticket_routing import ArrivalTrace, EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
 
 PRESETS = ("default", "easy", "balanced", "hard", "service_desk", "hard+resolution_sla", "trace", "trace_loop")
 LAYOUTS = ("flat", "nested")
