@@ -36,8 +36,8 @@ browser:
 # Core test modules, also run (1) with the kernels interpreted, so coverage sees inside the
 # compiled functions and any difference between Numba and Python semantics shows, and (2) on the
 # newest Gymnasium (the main venv has the 1.2 series that Ray pins).
-CORE_TESTS := tests/test_state_manager.py tests/test_environment.py tests/test_vector_env.py \
-	tests/test_agent_manager.py tests/test_rng.py tests/test_reward_calculator.py tests/test_metrics.py \
+CORE_TESTS := tests/test_dynamics.py tests/test_environment.py tests/test_vector_env.py \
+	tests/test_service.py tests/test_rng.py tests/test_reward.py tests/test_kpis.py \
 	tests/test_correctness.py tests/test_golden_trajectories.py
 VENV_LATEST := .venv-gymnasium-latest
 

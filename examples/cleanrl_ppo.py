@@ -33,7 +33,7 @@ from torch.distributions.categorical import Categorical
 from torch.utils.tensorboard import SummaryWriter
 
 from rl_environments.ticket_routing import PRIORITIES, TICKET_TYPES, EnvironmentConfig, TicketRoutingVectorEnv
-from rl_environments.ticket_routing.core.environment import resolve_config
+from rl_environments.ticket_routing.core.config import resolve_config
 
 
 @dataclass

@@ -26,7 +26,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import EvalCallback
 from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
-from rl_environments.ticket_routing.core.environment import resolve_config
+from rl_environments.ticket_routing.core.config import resolve_config
 from rl_environments.ticket_routing.evaluation import MAIN_KPIS, compare, summary_table
 from rl_environments.ticket_routing.policies import POLICY_NAMES
 from rl_environments.ticket_routing.sb3 import (

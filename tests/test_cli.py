@@ -162,7 +162,7 @@ def test_config_show_validate_export(capsys: pytest.CaptureFixture[str], tmp_pat
 
 
 def test_shipped_default_config_equals_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
-    from rl_environments.ticket_routing.core.data_models import DEFAULT_CONFIG_PATH
+    from rl_environments.ticket_routing.core.config import DEFAULT_CONFIG_PATH
 
     assert EnvironmentConfig.from_yaml(DEFAULT_CONFIG_PATH) == EnvironmentConfig()
     assert EnvironmentConfig.preset("balanced") == EnvironmentConfig()

@@ -11,9 +11,8 @@ import pytest
 
 from rl_environments.ticket_routing import ArrivalTrace, EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
 from rl_environments.ticket_routing.core import params
-from rl_environments.ticket_routing.core.data_models import WEEKDAYS
-from rl_environments.ticket_routing.core.metrics import open_tickets
-from rl_environments.ticket_routing.core.state_manager import (
+from rl_environments.ticket_routing.core.config import WEEKDAYS
+from rl_environments.ticket_routing.core.dynamics import (
     A_ONLINE_HOURS,
     A_UPDATED,
     F_CLOCK,
@@ -22,6 +21,7 @@ from rl_environments.ticket_routing.core.state_manager import (
     R_PRIORITY,
     SimulationBudgetError,
 )
+from rl_environments.ticket_routing.core.kpis import open_tickets
 
 EFFORT = {"technical": 3.0, "billing": 1.0, "feature_request": 2.0, "bug_report": 2.0, "integration": 20.0}
 

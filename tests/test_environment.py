@@ -18,7 +18,7 @@ from rl_environments.ticket_routing import (
     EnvironmentConfig,
     TicketRoutingEnv,
 )
-from rl_environments.ticket_routing.core.environment import resolve_config
+from rl_environments.ticket_routing.core.config import resolve_config
 from tests.conftest import first_valid
 
 

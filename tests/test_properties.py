@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv
-from rl_environments.ticket_routing.core.data_models import WEEKDAYS
+from rl_environments.ticket_routing.core.config import WEEKDAYS
 
 
 @st.composite

@@ -49,6 +49,6 @@ def test_custom_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     env = namespace["env"]
     assert env.config.num_agents == 10  # type: ignore[attr-defined]
     assert env.config.episode_length == 2000  # type: ignore[attr-defined]
-    from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+    from rl_environments.ticket_routing.core.config import EnvironmentConfig
 
     assert EnvironmentConfig.from_yaml(REPO_ROOT / "config/custom_config.yaml").num_agents == 8

@@ -8,6 +8,7 @@ success within a time and memory bound. The model-file findings are in ``tests/t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import time
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
 from rl_environments.ticket_routing.cli import main
 from rl_environments.ticket_routing.core import data_models, safe_yaml
-from rl_environments.ticket_routing.core.data_models import ConfigError
+from rl_environments.ticket_routing.core.config import ConfigError
 from rl_environments.ticket_routing.core.safe_yaml import DataFileError
 from rl_environments.ticket_routing.dashboard import config_form
 
@@ -315,7 +316,7 @@ NESTED = st.recursive(
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
     max_leaves=40,
 )
-CONFIG_KEYS = st.sampled_from([f.name for f in data_models.dataclasses.fields(EnvironmentConfig)] + ["other"])
+CONFIG_KEYS = st.sampled_from([f.name for f in dataclasses.fields(EnvironmentConfig)] + ["other"])
 SECTION_VALUES = st.dictionaries(
     st.sampled_from(["rate_per_day", "type_mix", "weekly_profile", "min_speed", "priority_weights", "work_days", "x"]),
     NESTED,

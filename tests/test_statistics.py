@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingVectorEnv
-from rl_environments.ticket_routing.core.data_models import WEEKDAYS
-from rl_environments.ticket_routing.core.state_manager import F_SUM_WAIT, I_ASSIGNED, I_RESOLVED, R_HOURS, R_PRIORITY
+from rl_environments.ticket_routing.core.config import WEEKDAYS
+from rl_environments.ticket_routing.core.dynamics import F_SUM_WAIT, I_ASSIGNED, I_RESOLVED, R_HOURS, R_PRIORITY
 from rl_environments.ticket_routing.core.typing import FloatArray
 
 

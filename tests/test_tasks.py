@@ -14,7 +14,7 @@ from gymnasium.utils.env_checker import check_env
 import rl_environments
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
 from rl_environments.ticket_routing.cli import main
-from rl_environments.ticket_routing.core.environment import resolve_config
+from rl_environments.ticket_routing.core.config import resolve_config
 from rl_environments.ticket_routing.policies import POLICY_NAMES, make_policy
 from rl_environments.ticket_routing.tasks import (
     RECOMPUTE_COMMAND,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rl_environments.ticket_routing import PRIORITIES, TICKET_TYPES, EnvironmentConfig
-from rl_environments.ticket_routing.core.data_models import WEEKDAYS
+from rl_environments.ticket_routing.core.config import WEEKDAYS
 from rl_environments.ticket_routing.traces import TicketLog, WindowError
 
 

@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
-from rl_environments.ticket_routing.core.data_models import (
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
+from rl_environments.ticket_routing.core.config import (
     PRIORITIES,
     REWARD_COMPONENTS,
     TICKET_TYPES,
     EnvironmentConfig,
 )
 from rl_environments.ticket_routing.core.environment import TicketRoutingEnv, UnknownKeywordError
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
 
 __all__ = [

@@ -22,10 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS, TICKET_TYPES, EnvironmentConfig
-from rl_environments.ticket_routing.core.environment import ConfigLike, TicketRoutingEnv, resolve_config
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
+from rl_environments.ticket_routing.core.config import (
+    REWARD_COMPONENTS,
+    TICKET_TYPES,
+    ConfigLike,
+    EnvironmentConfig,
+    resolve_config,
+)
+from rl_environments.ticket_routing.core.environment import TicketRoutingEnv
 from rl_environments.ticket_routing.core.kpi_catalog import CHART_KPIS, MAIN_KPIS, kpi
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
 from rl_environments.ticket_routing.policies import Policy, make_policy
 

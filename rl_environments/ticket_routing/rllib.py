@@ -28,8 +28,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
-from rl_environments.ticket_routing.core.environment import TicketRoutingEnv, observation_space_for, resolve_config
+from rl_environments.ticket_routing.core.config import EnvironmentConfig, resolve_config
+from rl_environments.ticket_routing.core.environment import TicketRoutingEnv, observation_space_for
 from rl_environments.ticket_routing.core.typing import AnyArray
 
 if TYPE_CHECKING:

@@ -44,8 +44,8 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvO
 from torch import nn
 
 from rl_environments.ticket_routing.core import safe_yaml
-from rl_environments.ticket_routing.core.data_models import TICKET_TYPES
-from rl_environments.ticket_routing.core.environment import ConfigLike, observation_space_for, resolve_config
+from rl_environments.ticket_routing.core.config import TICKET_TYPES, ConfigLike, resolve_config
+from rl_environments.ticket_routing.core.environment import observation_space_for
 from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray, IntArray
 from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
 from rl_environments.ticket_routing.wrappers import ticket_expertise

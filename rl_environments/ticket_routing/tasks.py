@@ -45,7 +45,7 @@ import pandas as pd
 import yaml
 
 from rl_environments.ticket_routing.core import safe_yaml
-from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+from rl_environments.ticket_routing.core.config import EnvironmentConfig
 from rl_environments.ticket_routing.core.environment import CONFIG_FIELDS, TicketRoutingEnv
 from rl_environments.ticket_routing.core.vector_env import TicketRoutingVectorEnv
 from rl_environments.ticket_routing.evaluation import evaluate, mean_ci95

@@ -26,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES, EnvironmentConfig
+from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, EnvironmentConfig
 from rl_environments.ticket_routing.core.params import remaining_work_cap
 from rl_environments.ticket_routing.core.typing import BoolArray, Float32Array
 

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
+from rl_environments.ticket_routing.core.config import EnvironmentConfig
 from rl_environments.ticket_routing.policies import Policy
 
 PROG = "ticket-routing"

@@ -17,7 +17,7 @@ from rl_environments.ticket_routing.cli.common import (
     check_output_file,
     load_config,
 )
-from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+from rl_environments.ticket_routing.core.config import EnvironmentConfig
 
 
 def add_parser(sub: Any) -> None:

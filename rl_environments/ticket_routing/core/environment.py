@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -12,18 +11,18 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.registration import EnvSpec
 
-from rl_environments.ticket_routing.core.data_models import (
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
+from rl_environments.ticket_routing.core.config import (
     PRIORITIES,
     REWARD_COMPONENTS,
     TICKET_TYPES,
     Agent,
+    ConfigLike,
     EnvironmentConfig,
     Ticket,
+    resolve_config,
 )
-from rl_environments.ticket_routing.core.metrics import COUNT_KPIS, compute_kpis
-from rl_environments.ticket_routing.core.params import remaining_work_cap
-from rl_environments.ticket_routing.core.safe_yaml import preview
-from rl_environments.ticket_routing.core.state_manager import (
+from rl_environments.ticket_routing.core.dynamics import (
     F_CLOCK,
     I_DONE,
     O_PRIORITY,
@@ -32,11 +31,12 @@ from rl_environments.ticket_routing.core.state_manager import (
     O_TYPE,
     Simulation,
 )
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.kpis import COUNT_KPIS, compute_kpis
+from rl_environments.ticket_routing.core.params import remaining_work_cap
+from rl_environments.ticket_routing.core.safe_yaml import preview
 from rl_environments.ticket_routing.core.typing import BoolArray
 
 OBSERVATION_LAYOUTS = ("flat", "nested")
-ConfigLike = EnvironmentConfig | Mapping[str, Any] | str | Path | None
 
 
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EnvironmentConfig))
@@ -71,29 +71,6 @@ def episode_length_override(max_episode_steps: int | None, overrides: dict[str, 
             f"which is given as {overrides['episode_length']!r}"
         )
     return {**overrides, "episode_length": max_episode_steps}
-
-
-def resolve_config(config: ConfigLike = None, **overrides: Any) -> EnvironmentConfig:
-    """An :class:`EnvironmentConfig` from a config, a mapping, a preset name or a YAML path,
-    with keyword overrides (top-level fields, or section mappings merged into the section)."""
-    if config is None:
-        cfg = EnvironmentConfig()
-    elif isinstance(config, EnvironmentConfig):
-        cfg = config
-    elif isinstance(config, Mapping):
-        cfg = EnvironmentConfig.from_dict(config)
-    elif isinstance(config, (str, Path)):
-        name = str(config)
-        scenario = name.partition("+")[0]
-        if scenario in EnvironmentConfig.preset_names() or scenario in EnvironmentConfig.objective_names():
-            cfg = EnvironmentConfig.named(name)
-        else:
-            cfg = EnvironmentConfig.from_yaml(name)
-    else:
-        raise ValueError(
-            f"config: invalid value {config!r}; expected an EnvironmentConfig, a mapping, a preset name or a YAML path"
-        )
-    return cfg.replace(**overrides) if overrides else cfg
 
 
 def observation_space_for(config: EnvironmentConfig, layout: str = "flat") -> spaces.Dict:

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES
+from rl_environments.ticket_routing.core.config import PRIORITIES
 
 
 @dataclass(frozen=True)

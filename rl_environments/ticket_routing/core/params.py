@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.data_models import (
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
+from rl_environments.ticket_routing.core.config import (
     PRIORITIES,
     SERVICE_DISTRIBUTIONS,
     TICKET_TYPES,
     WEEKDAYS,
     EnvironmentConfig,
 )
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
 from rl_environments.ticket_routing.core.typing import FloatArray
 
 NT = len(TICKET_TYPES)

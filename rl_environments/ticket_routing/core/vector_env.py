@@ -14,17 +14,9 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS, TICKET_TYPES
-from rl_environments.ticket_routing.core.environment import (
-    ConfigLike,
-    check_keywords,
-    episode_length_override,
-    observation_space_for,
-    resolve_config,
-)
-from rl_environments.ticket_routing.core.metrics import batch_kpis, compute_kpis
-from rl_environments.ticket_routing.core.safe_yaml import preview
-from rl_environments.ticket_routing.core.state_manager import (
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
+from rl_environments.ticket_routing.core.config import REWARD_COMPONENTS, TICKET_TYPES, ConfigLike, resolve_config
+from rl_environments.ticket_routing.core.dynamics import (
     F_CLOCK,
     I_DONE,
     O_PRIORITY,
@@ -33,7 +25,13 @@ from rl_environments.ticket_routing.core.state_manager import (
     O_TYPE,
     Simulation,
 )
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.environment import (
+    check_keywords,
+    episode_length_override,
+    observation_space_for,
+)
+from rl_environments.ticket_routing.core.kpis import batch_kpis, compute_kpis
+from rl_environments.ticket_routing.core.safe_yaml import preview
 from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray
 
 AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)

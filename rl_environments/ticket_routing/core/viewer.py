@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.data_models import TICKET_TYPES
-from rl_environments.ticket_routing.core.state_manager import I_QLEN
+from rl_environments.ticket_routing.core.config import TICKET_TYPES
+from rl_environments.ticket_routing.core.dynamics import I_QLEN
 from rl_environments.ticket_routing.core.typing import AnyArray
 
 if TYPE_CHECKING:

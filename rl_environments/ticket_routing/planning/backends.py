@@ -52,7 +52,7 @@ def warm_up() -> None:
 
     Worker processes run it when they start, so no task pays for it.
     """
-    from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+    from rl_environments.ticket_routing.core.config import EnvironmentConfig
 
     run_task(Task(EnvironmentConfig(episode_length=1).to_dict(), "random", 1, 0, "warm-up"))
 

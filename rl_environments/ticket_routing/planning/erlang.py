@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+from rl_environments.ticket_routing.core.config import EnvironmentConfig
 from rl_environments.ticket_routing.core.params import HOURS_PER_WEEK, agent_schedule, weekly_intensity
 from rl_environments.ticket_routing.core.typing import BoolArray, FloatArray, IntArray
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+from rl_environments.ticket_routing.core.config import EnvironmentConfig
 from rl_environments.ticket_routing.planning.backends import Backend, SerialBackend
 from rl_environments.ticket_routing.planning.erlang import MAX_TEAM, ErlangEstimate, erlang_estimate
 from rl_environments.ticket_routing.planning.tasks import Task

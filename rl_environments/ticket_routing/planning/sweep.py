@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+from rl_environments.ticket_routing.core.config import EnvironmentConfig
 from rl_environments.ticket_routing.core.safe_yaml import load_yaml
 from rl_environments.ticket_routing.planning.backends import Backend, SerialBackend
 from rl_environments.ticket_routing.planning.tasks import Task, apply_fields, check_field

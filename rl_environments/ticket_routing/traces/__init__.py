@@ -26,7 +26,7 @@ effort and warnings of a fit), ``check`` (a fit held against its log), ``report`
 
 from __future__ import annotations
 
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
 from rl_environments.ticket_routing.traces.check import check_fit
 from rl_environments.ticket_routing.traces.errors import (
     DateParseError,

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES, WEEKDAYS
+from rl_environments.ticket_routing.core.config import PRIORITIES, WEEKDAYS
 from rl_environments.ticket_routing.core.params import weekly_intensity
 from rl_environments.ticket_routing.traces.fitting import ScenarioFit
 from rl_environments.ticket_routing.traces.log import HOUR, TicketLog

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES, WEEKDAYS, EnvironmentConfig
+from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, WEEKDAYS, EnvironmentConfig
 from rl_environments.ticket_routing.core.params import HOURS_PER_WEEK, agent_schedule, weekly_intensity
 from rl_environments.ticket_routing.traces.errors import FitError
 from rl_environments.ticket_routing.traces.log import HOUR, TicketLog

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES
+from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES
 from rl_environments.ticket_routing.core.safe_yaml import preview
 from rl_environments.ticket_routing.traces.errors import (
     DateParseError,

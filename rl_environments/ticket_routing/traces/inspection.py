@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from rl_environments.ticket_routing.core.data_models import WEEKDAYS
+from rl_environments.ticket_routing.core.config import WEEKDAYS
 from rl_environments.ticket_routing.traces.mapping import ColumnMapping
 from rl_environments.ticket_routing.traces.reading import ReadLimits, read_table
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES, EnvironmentConfig
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
+from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, EnvironmentConfig
 from rl_environments.ticket_routing.traces.errors import MissingColumnError, WindowError
 from rl_environments.ticket_routing.traces.importing import ImportReport, import_frame
 from rl_environments.ticket_routing.traces.mapping import ColumnMapping

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES
+from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES
 from rl_environments.ticket_routing.core.safe_yaml import DataFileError, load_yaml, preview
 from rl_environments.ticket_routing.traces.errors import MappingError, name_preview
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rl_environments.ticket_routing.core.data_models import TICKET_TYPES, WEEKDAYS
+from rl_environments.ticket_routing.core.config import TICKET_TYPES, WEEKDAYS
 
 MIN_SAMPLE = 30
 """Fewest tickets behind an estimate (SLA target, effort) before the fit warns or keeps the base value."""

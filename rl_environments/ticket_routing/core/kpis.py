@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES
-from rl_environments.ticket_routing.core.params import P_SLA
-from rl_environments.ticket_routing.core.state_manager import (
+from rl_environments.ticket_routing.core.config import PRIORITIES
+from rl_environments.ticket_routing.core.dynamics import (
     A_ASSIGNED,
     A_BUSY_HOURS,
     A_ONLINE_HOURS,
@@ -53,6 +52,7 @@ from rl_environments.ticket_routing.core.state_manager import (
     S_PRIORITY,
     Simulation,
 )
+from rl_environments.ticket_routing.core.params import P_SLA
 from rl_environments.ticket_routing.core.typing import AnyArray, FloatArray, IntArray
 
 COUNT_KPIS: tuple[str, ...] = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.data_models import PRIORITIES, TICKET_TYPES
+from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES
 from rl_environments.ticket_routing.core.typing import FloatArray, IntArray
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rl_environments.ticket_routing import ArrivalTrace, EnvironmentConfig, TicketRoutingEnv
-from rl_environments.ticket_routing.core.state_manager import I_DONE, Simulation
+from rl_environments.ticket_routing.core.dynamics import I_DONE, Simulation
 
 ALWAYS_ON = {
     "shift_hours": 24,

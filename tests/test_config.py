@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rl_environments.ticket_routing.core.data_models import (
+from rl_environments.ticket_routing.core.config import (
     DEFAULT_CONFIG_PATH,
     PRESETS_DIR,
     PRIORITIES,

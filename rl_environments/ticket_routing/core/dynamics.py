@@ -16,8 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.agent_manager import draw_expertise, priority_weight, sample_work, total_rate
-from rl_environments.ticket_routing.core.data_models import EnvironmentConfig
+from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
+from rl_environments.ticket_routing.core.arrivals import (
+    advance_trace,
+    draw_type_priority,
+    next_poisson_arrival,
+    trace_arrival_time,
+)
+from rl_environments.ticket_routing.core.config import EnvironmentConfig
 from rl_environments.ticket_routing.core.params import (
     NP,
     NT,
@@ -36,7 +42,7 @@ from rl_environments.ticket_routing.core.params import (
     CompiledParams,
     compile_params,
 )
-from rl_environments.ticket_routing.core.reward_calculator import (
+from rl_environments.ticket_routing.core.reward import (
     C_HOLDING,
     NUM_COMPONENTS,
     csat_probability,
@@ -48,13 +54,7 @@ from rl_environments.ticket_routing.core.reward_calculator import (
     reward_sla_breach,
 )
 from rl_environments.ticket_routing.core.rng import seed_states, uniform
-from rl_environments.ticket_routing.core.ticket_generator import (
-    advance_trace,
-    draw_type_priority,
-    next_poisson_arrival,
-    trace_arrival_time,
-)
-from rl_environments.ticket_routing.core.trace import ArrivalTrace
+from rl_environments.ticket_routing.core.service import draw_expertise, priority_weight, sample_work, total_rate
 from rl_environments.ticket_routing.core.typing import (
     ArrayTuple,
     BoolArray,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv
-from rl_environments.ticket_routing.core.metrics import batch_kpis, compute_kpis, gini
+from rl_environments.ticket_routing.core.kpis import batch_kpis, compute_kpis, gini
 
 
 def test_gini_known_values() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from rl_environments.ticket_routing import REWARD_COMPONENTS, EnvironmentConfig
 from rl_environments.ticket_routing.core.params import compile_params
-from rl_environments.ticket_routing.core.reward_calculator import (
+from rl_environments.ticket_routing.core.reward import (
     C_ASSIGNMENT,
     C_EXPERTISE,
     C_HOLDING,

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingVectorEnv
-from rl_environments.ticket_routing.core.data_models import WEEKDAYS
+from rl_environments.ticket_routing.core.arrivals import draw_type_priority, next_poisson_arrival
+from rl_environments.ticket_routing.core.config import WEEKDAYS
+from rl_environments.ticket_routing.core.dynamics import I_ARRIVED
 from rl_environments.ticket_routing.core.params import compile_params, weekly_intensity
 from rl_environments.ticket_routing.core.rng import seed_states
-from rl_environments.ticket_routing.core.state_manager import I_ARRIVED
-from rl_environments.ticket_routing.core.ticket_generator import draw_type_priority, next_poisson_arrival
 
 
 def _arrival_times(config: EnvironmentConfig, count: int, seed: int = 0) -> np.ndarray:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rl_environments.ticket_routing import EnvironmentConfig
-from rl_environments.ticket_routing.core.agent_manager import draw_expertise, sample_work, total_rate
 from rl_environments.ticket_routing.core.params import agent_schedule, compile_params
 from rl_environments.ticket_routing.core.rng import seed_states
+from rl_environments.ticket_routing.core.service import draw_expertise, sample_work, total_rate
 
 
 def _state(seed: int = 0) -> np.ndarray:

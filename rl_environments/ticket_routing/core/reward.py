@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.data_models import REWARD_COMPONENTS
+from rl_environments.ticket_routing.core.config import REWARD_COMPONENTS
 from rl_environments.ticket_routing.core.params import (
     P_CSAT_EXPERTISE,
     P_CSAT_INTERCEPT,
