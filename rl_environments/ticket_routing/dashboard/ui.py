@@ -40,17 +40,15 @@ def config_glance(config: EnvironmentConfig) -> None:
     cols[2].metric("Decisions per episode", config.episode_length)
     cols[3].metric("Max open tickets per agent", config.max_workload)
     shifts = config.agents
-    days: Any = shifts.work_days
+    days = ", ".join(d[:3].title() for d in shifts.work_days)
     st.caption(
         f"Shifts start at {shifts.shift_start_hour:02d}:00 and last {shifts.shift_hours} h "
-        f"(staggered by {shifts.shift_stagger_hours} h per agent) on {', '.join(d[:3].title() for d in days)}. "
+        f"(staggered by {shifts.shift_stagger_hours} h per agent) on {days}. "
         f"Work time is {config.service.distribution}; arrivals follow "
         f"{'a weekly profile' if config.arrivals.weekly_profile is not None else 'a flat rate'}."
     )
-    sla: Any = config.sla.resolution_hours
-    mix: Any = config.arrivals.priority_mix
     frame = pd.DataFrame(
-        [[f"{h:g}" for h in sla], [f"{p:.0%}" for p in mix]],
+        [[f"{h:g}" for h in config.sla.resolution_hours], [f"{p:.0%}" for p in config.arrivals.priority_mix]],
         index=["SLA target (hours)", "share of tickets"],
         columns=list(PRIORITIES),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -108,28 +108,20 @@ class ScenarioFit:
 
     def to_yaml(self, path: str | Path | None = None, header: str = "") -> str:
         """The config as YAML listing only what differs from the defaults, with ``header`` comments."""
-        text = header + yaml.safe_dump(config_changes(self.config), sort_keys=False, default_flow_style=None, width=120)
+        text = header + yaml.safe_dump(self.config.changes(), sort_keys=False, default_flow_style=None, width=120)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
 
-def _mix_text(names: tuple[str, ...], mix: Sequence[float] | Mapping[str, float], counts: Mapping[str, int]) -> str:
-    values = [mix[k] for k in names] if isinstance(mix, Mapping) else list(mix)
-    return ", ".join(f"{k} {v:.4f} (n = {counts[k]:,})" for k, v in zip(names, values, strict=True))
+def _mix_text(names: tuple[str, ...], mix: tuple[float, ...], counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v:.4f} (n = {counts[k]:,})" for k, v in zip(names, mix, strict=True))
 
 
 def config_changes(config: EnvironmentConfig, base: EnvironmentConfig | None = None) -> dict[str, Any]:
-    """The entries of ``config.to_dict()`` that differ from ``base`` (default: the defaults)."""
-    values = config.to_dict()
-    out: dict[str, Any] = {}
-    for name in config.diff(base):
-        section, _, key = name.partition(".")
-        if key:
-            out.setdefault(section, {})[key] = values[section][key]
-        else:
-            out[section] = values[section]
-    return out
+    """The entries of ``config.to_dict()`` that differ from ``base`` (default: the defaults):
+    :meth:`.EnvironmentConfig.changes`, under the name the ``traces`` package has always exported."""
+    return config.changes(base)
 
 
 def _rounded_mix(counts: np.ndarray, digits: int = 4) -> list[float]:
@@ -139,11 +131,6 @@ def _rounded_mix(counts: np.ndarray, digits: int = 4) -> list[float]:
     big = int(np.argmax(rounded))
     rounded[big] = round(1.0 - float(rounded.sum() - rounded[big]), digits)
     return [float(v) for v in rounded]
-
-
-def _config_tuple(values: Sequence[float] | Mapping[str, float]) -> tuple[float, ...]:
-    """A validated config vector as a tuple (configs store tuples; the type also admits mappings)."""
-    return tuple(values.values()) if isinstance(values, Mapping) else tuple(values)
 
 
 def active_window(log: TicketLog, min_share: float = 0.1) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -227,7 +214,7 @@ def estimate_scenario(
     sla: list[float] = []
     sla_n: dict[str, int] = {}
     sla_fit: dict[str, bool] = {}
-    for p, default in zip(PRIORITIES, _config_tuple(base.sla.resolution_hours), strict=True):
+    for p, default in zip(PRIORITIES, base.sla.resolution_hours, strict=True):
         sample = res_hours[(window["priority"] == p) & res_hours.notna()]
         sla_n[p] = len(sample)
         sla_fit[p] = len(sample) > 0
@@ -253,7 +240,7 @@ def estimate_scenario(
         mean_expertise = k * float(np.mean(agents.specialist_range)) + (1 - k) * float(np.mean(agents.expertise_range))
     speed = base.service.min_speed + (1.0 - base.service.min_speed) * mean_expertise
     team_fit = fit_team(log.activity, lo, hi) if from_log else None
-    effort = _config_tuple(base.service.base_effort_hours)
+    effort = base.service.base_effort_hours
     effort_n: dict[str, int] = {}
     effort_method = ""
     if from_log and (window["resolved_at"].notna().any() or window["work_hours"].notna().any()):
