@@ -27,7 +27,7 @@ if "TicketRouting-v0" not in registry:
         disable_env_checker=True,
     )
 
-# The scored tasks (rl_environments/ticket_routing/tasks.py defines them; a test keeps the two lists equal).
+# The scored tasks (rl_environments/ticket_routing/tasks/registry.py defines them; a test keeps the two lists equal).
 TASK_IDS = ("TicketRouting-Balanced-v0", "TicketRouting-Hard-v0", "TicketRouting-ServiceDesk-v0")
 for _task_id in TASK_IDS:
     if _task_id not in registry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import math
 from pathlib import Path
 
@@ -270,3 +271,9 @@ def test_compare_with_a_baseline_writes_paired_csv(tmp_path: Path) -> None:
     assert set(paired["baseline"]) == {"random"} and set(paired["policy"]) == {"least_loaded"}
     assert summary.attrs["paired"]["kpi"].tolist() == paired["kpi"].tolist()
     assert set(pd.read_csv(tmp_path / "episodes.csv")["scenario"]) == {"mine"}
+
+
+def test_statistics_module_doctest() -> None:
+    from rl_environments.ticket_routing import statistics
+
+    assert doctest.testmod(statistics).failed == 0

@@ -567,6 +567,20 @@ def test_genuine_models_load_and_predict_as_with_sb3(algo: type[Any], policy: st
         ours.predict(obs, deterministic=True, **extra)[0], theirs.predict(obs, deterministic=True, **extra)[0]
     )
     assert read_model_spec(tmp_path / "model.zip").algo == ("maskable_ppo" if algo is MaskablePPO else "ppo")
+    if engineered:  # models saved when the sb3 adapter was one module name it; they still load
+        data = _data(tmp_path / "model.zip")
+        assert data["policy_class"]["__module__"] == "rl_environments.ticket_routing.sb3.policy"
+        data["policy_class"]["__module__"] = "rl_environments.ticket_routing.sb3"
+        extractor = data["policy_kwargs"].get("features_extractor_class")
+        assert extractor is None or "sb3.policy.AgentSetExtractor" in extractor
+        data["policy_kwargs"]["features_extractor_class"] = (
+            "<class 'rl_environments.ticket_routing.sb3.AgentSetExtractor'>"
+        )
+        legacy = load_model(_with_data(tmp_path / "model.zip", tmp_path / "legacy.zip", data))
+        assert type(legacy.policy) is type(ours.policy)
+        assert isinstance(legacy.policy.features_extractor, AgentSetExtractor)
+        for a, b in zip(legacy.policy.state_dict().values(), ours.policy.state_dict().values(), strict=True):
+            assert torch.equal(a, b)
 
 
 def _flag_first(path: Path, dst: Path, offset_local: int, offset_central: int, value: bytes) -> Path:
@@ -585,7 +599,7 @@ def _flag_first(path: Path, dst: Path, offset_local: int, offset_central: int, v
 def test_broken_model_files_get_a_named_error(saved_ppo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sb3_contrib  # noqa: F401  (already imported: the loader needs nothing else)
 
-    from rl_environments.ticket_routing import sb3
+    from rl_environments.ticket_routing.sb3 import loading
 
     cases: dict[str, tuple[Path, str]] = {
         "directory": (tmp_path, "is a directory"),
@@ -650,11 +664,11 @@ def test_broken_model_files_get_a_named_error(saved_ppo: Path, tmp_path: Path, m
         load_model(_with_data(saved_ppo, tmp_path / "changed.zip", data))
     with pytest.raises(ModelFileError, match=r"holds a ppo policy \(MultiInputActorCriticPolicy\), not maskable_ppo"):
         load_model(saved_ppo, "maskable_ppo")
-    monkeypatch.setattr(sb3, "MAX_DATA_BYTES", 100)
+    monkeypatch.setattr(loading, "MAX_DATA_BYTES", 100)
     with pytest.raises(ModelFileError, match=r"member 'data' is [\d,]+ bytes; the limit is 100"):
         detect_algorithm(saved_ppo)
     monkeypatch.undo()
-    monkeypatch.setattr(sb3, "MAX_WEIGHTS_BYTES", 100)
+    monkeypatch.setattr(loading, "MAX_WEIGHTS_BYTES", 100)
     with pytest.raises(ModelFileError, match=r"member 'policy.pth' is [\d,]+ bytes; the limit is 100"):
         SB3Policy(saved_ppo)
     with pytest.raises(ModelFileError, match=r"not readable observation statistics \(.*the limit is 100"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import math
 from pathlib import Path
 
@@ -290,3 +291,13 @@ def test_model_errors_are_named(tiny_model: Path, tmp_path: Path, capsys: pytest
     assert "TicketRouting-ServiceDesk-v0: model: trained for action space Discrete(14)" in err and "--task" in err
     assert main(["score", "--model", f"{BALANCED}={tiny_model}", "--task", SERVICE_DESK]) == 2
     assert f"--task {SERVICE_DESK}: no --model {SERVICE_DESK}=PATH given" in capsys.readouterr().err
+
+
+def test_tasks_package_doctest_and_module_layout() -> None:
+    from rl_environments.ticket_routing import tasks
+
+    assert doctest.testmod(tasks).failed == 0
+    # The package re-exports what its modules hold, so imports from ``tasks`` keep working.
+    assert tasks.score.__module__ == "rl_environments.ticket_routing.tasks.scoring"
+    assert tasks.Task.__module__ == "rl_environments.ticket_routing.tasks.registry"
+    assert tasks.REFERENCES_PATH.is_file()
