@@ -21,7 +21,7 @@ from rl_environments.ticket_routing.traces.errors import (
     UnknownPriorityError,
 )
 from rl_environments.ticket_routing.traces.events import reduce_events
-from rl_environments.ticket_routing.traces.mapping import ColumnMapping, _norm, _type_key
+from rl_environments.ticket_routing.traces.mapping import ColumnMapping, normalize_label, type_key
 from rl_environments.ticket_routing.traces.times import map_unique, parse_times
 
 TICKET_COLUMNS = ("opened_at", "ticket_type", "priority", "resolved_at", "category", "assignee", "work_hours", "row")
@@ -178,12 +178,12 @@ def import_frame(
         pos = int(np.flatnonzero(mask.to_numpy(dtype=bool))[0])
         raise cls(detail, source=source, row=int(bad_rows[pos]), column=column, unit=unit)
 
-    table = mapping.priorities or {_norm(p): p for p in PRIORITIES}
+    table = mapping.priorities or {normalize_label(p): p for p in PRIORITIES}
     if mapping.priority is None:
         prio_raw = pd.Series(mapping.default_priority, index=frame.index, dtype=object)
     else:
         prio_raw = frame[mapping.priority]
-    priority = map_unique(prio_raw, lambda v: table.get(_norm(v)))
+    priority = map_unique(prio_raw, lambda v: table.get(normalize_label(v)))
     unknown = priority.isna() & prio_raw.notna()
     if unknown.any():
         label = prio_raw[unknown].iloc[0]
@@ -197,8 +197,8 @@ def import_frame(
     defaulted: dict[str, int] = {}
     if mapping.category is not None:
         category = _text(frame[mapping.category])
-        types = mapping.types or {_type_key(t): t for t in TICKET_TYPES}
-        ticket_type = map_unique(category, lambda v: types.get(_type_key(v)))
+        types = mapping.types or {type_key(t): t for t in TICKET_TYPES}
+        ticket_type = map_unique(category, lambda v: types.get(type_key(v)))
         missing_cat = category.isna()
         unmapped = ticket_type.isna() & ~missing_cat
         if mapping.default_type is None:
@@ -270,11 +270,15 @@ def import_frame(
         tickets["_id"] = ids
         if mapping.working_when is not None:
             working = set(mapping.working_when["values"])
-            tickets["_working"] = map_unique(frame[mapping.working_when["column"]], lambda v: _norm(v) in working)
+            tickets["_working"] = map_unique(
+                frame[mapping.working_when["column"]], lambda v: normalize_label(v) in working
+            )
             tickets["_working"] = tickets["_working"].fillna(False).astype(bool)
         if mapping.resolved_when is not None:
             matches = set(mapping.resolved_when["values"])
-            tickets["_resolves"] = map_unique(frame[mapping.resolved_when["column"]], lambda v: _norm(v) in matches)
+            tickets["_resolves"] = map_unique(
+                frame[mapping.resolved_when["column"]], lambda v: normalize_label(v) in matches
+            )
             tickets["_resolves"] = tickets["_resolves"].fillna(False).astype(bool)
         if mapping.order_by is not None:
             order = _order_values(frame[mapping.order_by], mapping, source, bad_rows, unit)

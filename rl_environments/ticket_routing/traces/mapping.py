@@ -35,12 +35,14 @@ def _known_zone(name: str) -> bool:
     return True
 
 
-def _norm(label: object) -> str:
+def normalize_label(label: object) -> str:
+    """``label`` as a lookup key: trimmed and case-folded (``" High "`` -> ``"high"``)."""
     return str(label).strip().casefold()
 
 
-def _type_key(label: object) -> str:
-    return _norm(label).replace(" ", "_").replace("-", "_")
+def type_key(label: object) -> str:
+    """A ticket-type key: :func:`normalize_label` with spaces and hyphens as underscores."""
+    return normalize_label(label).replace(" ", "_").replace("-", "_")
 
 
 _COLUMN_ROLES = ("opened_at", "priority", "category", "resolved_at", "assignee", "ticket_id", "order_by")
@@ -161,8 +163,8 @@ class ColumnMapping:
                 f"drop_incomplete: invalid value {preview(self.drop_incomplete)}; expected true/false", source=src
             )
         self._check_events()
-        object.__setattr__(self, "priorities", self._table("priorities", self.priorities, PRIORITIES, _norm))
-        object.__setattr__(self, "types", self._table("types", self.types, TICKET_TYPES, _type_key))
+        object.__setattr__(self, "priorities", self._table("priorities", self.priorities, PRIORITIES, normalize_label))
+        object.__setattr__(self, "types", self._table("types", self.types, TICKET_TYPES, type_key))
         if self.default_type is not None and self.default_type not in TICKET_TYPES:
             raise MappingError(
                 f"default_type: unknown ticket type {preview(self.default_type)}; allowed: {', '.join(TICKET_TYPES)}",
@@ -214,7 +216,11 @@ class ColumnMapping:
             object.__setattr__(
                 self,
                 "resolved_when",
-                {"column": when["column"], "values": tuple(_norm(v) for v in values), "take": when.get("take", "last")},
+                {
+                    "column": when["column"],
+                    "values": tuple(normalize_label(v) for v in values),
+                    "take": when.get("take", "last"),
+                },
             )
         work = self.working_when
         if work is not None:
@@ -233,7 +239,7 @@ class ColumnMapping:
             if self.ticket_id is None:
                 raise MappingError("working_when needs columns.ticket_id (an event log)", source=src)
             object.__setattr__(
-                self, "working_when", {"column": work["column"], "values": tuple(_norm(v) for v in values)}
+                self, "working_when", {"column": work["column"], "values": tuple(normalize_label(v) for v in values)}
             )
         if not isinstance(self.timezone, str) or not _known_zone(self.timezone):
             raise MappingError(

@@ -45,7 +45,8 @@ _ZIP_METHODS = {
     zipfile.ZIP_BZIP2: "bzip2",
     zipfile.ZIP_LZMA: "LZMA",
 }
-_DECOMPRESS_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, gzip.BadGzipFile, OSError)
+DECOMPRESS_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, gzip.BadGzipFile, OSError)
+"""What reading a damaged compressed file can raise."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _zip_member(archive: zipfile.ZipFile, source: str) -> zipfile.ZipInfo:
 
 
 @contextmanager
-def _open_bytes(path: Path, kind: str, limits: ReadLimits) -> Iterator[IO[bytes]]:
+def open_bytes(path: Path, kind: str, limits: ReadLimits) -> Iterator[IO[bytes]]:
     """The decompressed bytes of ``path``, capped at ``limits.max_bytes``."""
     src = str(path)
     if kind == "zip":
@@ -211,7 +212,7 @@ def read_csv_table(
     kind = file_kind(path)
     previous = 0
     try:
-        with _open_bytes(path, kind, limits) as stream:
+        with open_bytes(path, kind, limits) as stream:
             _text, records = _reader(stream, encoding, separator)
             header = _header(records, src)
             if columns is None:
@@ -248,7 +249,7 @@ def read_csv_table(
                 starts.append(line)
     except LogFileError:
         raise
-    except (csv.Error, UnicodeDecodeError, *_DECOMPRESS_ERRORS) as exc:
+    except (csv.Error, UnicodeDecodeError, *DECOMPRESS_ERRORS) as exc:
         raise _fail_read(exc, src, previous + 1) from None
     values = np.array(kept, dtype=object).reshape(len(kept), len(index) + 1)[:, :-1]
     frame = pd.DataFrame(values, columns=list(columns), dtype=object)

@@ -23,12 +23,12 @@ import pandas as pd
 
 from rl_environments.ticket_routing.traces.errors import LimitError, LogFileError
 from rl_environments.ticket_routing.traces.reading import (
-    _DECOMPRESS_ERRORS,
+    DECOMPRESS_ERRORS,
     RawTable,
     ReadLimits,
-    _open_bytes,
     file_kind,
     memory_needed,
+    open_bytes,
 )
 
 ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id"})
@@ -106,7 +106,7 @@ def read_xes_table(path: Path, columns: Sequence[str] | None, limits: ReadLimits
     parser.StartDoctypeDeclHandler = events.refuse_dtd
     parser.EntityDeclHandler = events.refuse_dtd
     try:
-        with _open_bytes(path, file_kind(path), limits) as stream:
+        with open_bytes(path, file_kind(path), limits) as stream:
             while chunk := stream.read(CHUNK):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
@@ -116,7 +116,7 @@ def read_xes_table(path: Path, columns: Sequence[str] | None, limits: ReadLimits
         raise LogFileError(
             f"not valid XML: {expat.ErrorString(exc.code)}", source=src, row=exc.lineno, unit="line"
         ) from None
-    except _DECOMPRESS_ERRORS as exc:
+    except DECOMPRESS_ERRORS as exc:
         raise LogFileError(f"cannot read the file (corrupt or truncated?): {exc}", source=src) from None
     if events.stack:
         raise LogFileError("the XES file ends inside an element (truncated?)", source=src)
