@@ -7,10 +7,9 @@ from typing import Any
 import streamlit as st
 
 from rl_environments.ticket_routing import EnvironmentConfig
+from rl_environments.ticket_routing.core.config import SERVICE_DISTRIBUTIONS, WEEKDAYS
 from rl_environments.ticket_routing.dashboard.config_form import (
-    DISTRIBUTIONS,
     SECTIONS,
-    WEEKDAYS,
     config_fields,
     config_from_widgets,
     error_section,
@@ -94,7 +93,7 @@ for section in SECTIONS:
             elif f.kind == "float":
                 target.number_input(f.label, key=f.key, step=0.05, format="%g")
             elif f.kind == "choice":
-                target.selectbox(f.label, DISTRIBUTIONS, key=f.key)
+                target.selectbox(f.label, SERVICE_DISTRIBUTIONS, key=f.key)
             elif f.kind == "days":
                 target.multiselect(f.label, WEEKDAYS, key=f.key)
             elif f.kind == "bool":

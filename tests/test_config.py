@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from rl_environments.ticket_routing.core import config, config_sections, data_models, records, validation
 from rl_environments.ticket_routing.core.config import (
     DEFAULT_CONFIG_PATH,
     PRESETS_DIR,
     PRIORITIES,
     TICKET_TYPES,
+    WEEKDAYS,
     Agent,
+    AgentConfig,
     ArrivalConfig,
+    ConfigError,
+    ConfigSection,
     EnvironmentConfig,
     RewardConfig,
+    ServiceConfig,
+    SlaConfig,
     load_yaml_mapping,
 )
+from rl_environments.ticket_routing.traces import config_changes
 
 
 def test_brief_constructor_and_defaults() -> None:
@@ -201,3 +212,165 @@ def test_agent_record_room() -> None:
     assert not agent.has_room
     assert Agent(0, {}, 1, 2, True).has_room
     assert not Agent(0, {}, 0, 2, False).has_room
+
+
+# --------------------------------------------------------------------------- fields typed as stored
+SECTION_CLASSES: tuple[type[ConfigSection], ...] = (
+    ArrivalConfig,
+    AgentConfig,
+    ServiceConfig,
+    SlaConfig,
+    config.CsatConfig,
+    RewardConfig,
+)
+
+
+def _holds(value: object, hint: object) -> bool:
+    """Whether ``value`` is an instance of the annotation ``hint`` (the forms the config uses)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_holds(value, arg) for arg in typing.get_args(hint))
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_holds(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_holds(v, a) for v, a in zip(value, args, strict=True))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return type(value) is float
+    if hint is int:
+        return type(value) is int
+    assert isinstance(hint, type), hint
+    return isinstance(value, hint)
+
+
+def _assert_holds_annotations(cfg: EnvironmentConfig) -> None:
+    for obj in (
+        cfg,
+        *(getattr(cfg, f.name) for f in dataclasses.fields(cfg) if isinstance(getattr(cfg, f.name), ConfigSection)),
+    ):
+        hints = typing.get_type_hints(type(obj))
+        for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+            value = getattr(obj, f.name)
+            assert _holds(value, hints[f.name]), f"{type(obj).__name__}.{f.name} = {value!r} is not {hints[f.name]}"
+
+
+@pytest.mark.parametrize("cls", [*SECTION_CLASSES, EnvironmentConfig])
+def test_fields_are_annotated_with_what_is_stored_not_with_input_forms(cls: type) -> None:
+    for name, hint in typing.get_type_hints(cls).items():
+        text = str(hint)
+        assert "Mapping" not in text and "Sequence" not in text and "Any" not in text, f"{cls.__name__}.{name}: {text}"
+
+
+def test_values_built_from_mappings_hold_their_annotations() -> None:
+    profile = {d: [float(1 + (h % 5)) for h in range(24)] for d in WEEKDAYS}
+    data = {
+        "num_agents": 2,
+        "arrivals": {
+            "type_mix": dict(zip(TICKET_TYPES, (0.2,) * 5, strict=True)),
+            "priority_mix": [0.25, 0.25, 0.25, 0.25],
+            "weekly_profile": profile,
+        },
+        "agents": {"expertise": [dict.fromkeys(TICKET_TYPES, 1), [0, 0, 1, 0, 0.5]], "work_days": ["friday"]},
+        "service": {"base_effort_hours": dict.fromkeys(TICKET_TYPES, 2), "priority_weights": [8, 4, 2, 1]},
+        "sla": {"resolution_hours": dict(zip(PRIORITIES, (4, 8, 24, 48), strict=True))},
+        "reward": {"priority_multipliers": dict.fromkeys(PRIORITIES, 1)},
+    }
+    cfg = EnvironmentConfig.from_dict(data)
+    _assert_holds_annotations(cfg)
+    assert cfg.agents.expertise == ((1.0,) * 5, (0.0, 0.0, 1.0, 0.0, 0.5))
+    assert cfg.sla.resolution_hours == (4.0, 8.0, 24.0, 48.0)
+    assert cfg.service.priority_weights == (8.0, 4.0, 2.0, 1.0)
+    assert EnvironmentConfig().replace(**data) == cfg
+    assert config.resolve_config(data) == cfg
+    assert EnvironmentConfig.from_yaml_text(yaml.safe_dump(data)) == cfg
+    for name in EnvironmentConfig.preset_names():
+        _assert_holds_annotations(EnvironmentConfig.preset(name))
+
+
+def test_sections_have_a_typed_from_dict_at_the_boundary() -> None:
+    sla = SlaConfig.from_dict({"resolution_hours": {"critical": 4, "high": 8, "medium": 24, "low": 48}})
+    assert sla == SlaConfig(resolution_hours=(4.0, 8.0, 24.0, 48.0))
+    assert type(sla.resolution_hours[0]) is float
+    assert ServiceConfig.from_dict({}) == ServiceConfig()
+    with pytest.raises(
+        ConfigError, match=r"sla\.targets: invalid value 3; unknown key; allowed keys: resolution_hours"
+    ):
+        SlaConfig.from_dict({"targets": 3})
+    with pytest.raises(ConfigError, match=r"agents: invalid value \[1\]; expected a mapping of settings"):
+        AgentConfig.from_dict([1])  # type: ignore[arg-type]
+
+
+def test_direct_construction_still_normalises_mappings_at_run_time() -> None:
+    cfg = EnvironmentConfig(arrivals={"rate_per_day": 10})  # type: ignore[arg-type]
+    assert cfg.arrivals == ArrivalConfig(rate_per_day=10.0)
+    agents = AgentConfig(work_days=["monday", "friday"], expertise=[[1, 1, 1, 1, 1]])  # type: ignore[arg-type]
+    assert agents.work_days == ("monday", "friday")
+    assert agents.expertise == ((1.0,) * 5,)
+    with pytest.raises(ConfigError, match=r"agents\.work_days: invalid value 'monday'; expected a non-empty list"):
+        AgentConfig(work_days="monday")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"agents\.expertise: invalid value \{\}; expected a list"):
+        AgentConfig(expertise={})  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- modules and re-exports
+def test_config_and_data_models_export_the_same_objects() -> None:
+    for name in data_models.__all__:
+        assert getattr(data_models, name) is getattr(config, name), name
+    assert set(data_models.__all__) <= set(config.__all__)
+    assert config.Ticket is records.Ticket and config.Agent is records.Agent
+    assert config.TICKET_TYPES is config_sections.TICKET_TYPES
+    assert config.ConfigError is data_models.ConfigError
+
+
+def test_name_constants_are_declared_once_in_the_package() -> None:
+    package = Path(config.__file__).resolve().parent.parent
+    names = ("TICKET_TYPES", "PRIORITIES", "WEEKDAYS", "SERVICE_DISTRIBUTIONS", "REWARD_COMPONENTS", "ConfigError")
+    found: dict[str, list[str]] = {name: [] for name in names}
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for name in names:
+            if re.search(rf"^(?:{name}\s*(?::[^=]*)?=|class {name}\b)", text, re.MULTILINE):
+                found[name].append(path.name)
+    assert found == {name: [("validation.py" if name == "ConfigError" else "config_sections.py")] for name in names}
+
+
+def test_config_modules_stay_under_500_lines() -> None:
+    for module in (config, config_sections, records, data_models, validation):
+        lines = len(Path(module.__file__ or "").read_text(encoding="utf-8").splitlines())
+        assert lines <= 500, f"{module.__name__}: {lines} lines"
+
+
+# --------------------------------------------------------------------------- one diff
+def test_changes_and_diff_are_one_computation() -> None:
+    base = EnvironmentConfig()
+    cfg = base.replace(num_agents=3, sla={"resolution_hours": [4, 8, 24, 48]}, reward={"holding": 1.0})
+    expected = {
+        "num_agents": 3,
+        "sla": {"resolution_hours": dict(zip(PRIORITIES, (4.0, 8.0, 24.0, 48.0), strict=True))},
+        "reward": {"holding": 1.0},
+    }
+    assert cfg.changes() == expected
+    assert list(cfg.changes()) == ["num_agents", "sla", "reward"]
+    assert cfg.diff() == ["num_agents", "sla.resolution_hours", "reward.holding"]
+    assert config_changes(cfg) == expected
+    assert cfg.changes(cfg) == {} and cfg.diff(cfg) == []
+    assert base.diff(cfg) == cfg.diff()
+    assert base.changes(cfg)["reward"] == {"holding": 0.0}
+
+
+@pytest.mark.parametrize("name", ["easy", "balanced", "hard", "balanced+resolution_sla"])
+def test_changes_rebuild_the_config_from_its_base(name: str) -> None:
+    cfg = EnvironmentConfig.named(name)
+    for base in (EnvironmentConfig(), EnvironmentConfig.preset("hard")):
+        changes = cfg.changes(base)
+        assert base.replace(**changes) == cfg
+        names = cfg.diff(base)
+        assert len(names) == sum(len(v) if isinstance(v, dict) else 1 for v in changes.values())
+        assert list(dict.fromkeys(n.partition(".")[0] for n in names)) == list(changes)
+    flat = EnvironmentConfig().replace(arrivals={"weekly_profile": None}, agents={"expertise": [[0.5] * 5] * 14})
+    assert flat.diff() == ["arrivals.weekly_profile", "agents.expertise"]
+    assert flat.changes()["arrivals"] == {"weekly_profile": None}

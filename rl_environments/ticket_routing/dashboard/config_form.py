@@ -21,8 +21,6 @@ from rl_environments.ticket_routing.core import safe_yaml
 
 SECTIONS: tuple[str, ...] = ("general", "arrivals", "agents", "service", "sla", "csat", "reward")
 """Form sections in display order; ``general`` holds the top-level fields."""
-DISTRIBUTIONS: tuple[str, ...] = ("exponential", "lognormal", "deterministic")
-WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MATRIX_FIELDS: dict[tuple[str, ...], str] = {
     ("arrivals", "weekly_profile"): "weekday: [24 hourly intensities], for all 7 weekdays; empty = flat",
     ("agents", "expertise"): "one row per agent, e.g. - [0.9, 0.3, 0.3, 0.3, 0.3]; empty = drawn each episode",
