@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
 import re
 import types
 import typing
@@ -336,6 +337,12 @@ def test_name_constants_are_declared_once_in_the_package() -> None:
             if re.search(rf"^(?:{name}\s*(?::[^=]*)?=|class {name}\b)", text, re.MULTILINE):
                 found[name].append(path.name)
     assert found == {name: [("validation.py" if name == "ConfigError" else "config_sections.py")] for name in names}
+
+
+@pytest.mark.parametrize("module", [config, config_sections, validation, records], ids=lambda m: m.__name__)
+def test_module_doctests(module: types.ModuleType) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_config_modules_stay_under_500_lines() -> None:
