@@ -8,9 +8,9 @@ import pytest
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingVectorEnv
 from rl_environments.ticket_routing.core.arrivals import draw_type_priority, next_poisson_arrival
 from rl_environments.ticket_routing.core.config import WEEKDAYS
-from rl_environments.ticket_routing.core.dynamics import I_ARRIVED
 from rl_environments.ticket_routing.core.params import compile_params, weekly_intensity
 from rl_environments.ticket_routing.core.rng import seed_states
+from rl_environments.ticket_routing.core.state import F_CLOCK, F_START, I_ARRIVED
 
 
 def _arrival_times(config: EnvironmentConfig, count: int, seed: int = 0) -> np.ndarray:
@@ -19,7 +19,7 @@ def _arrival_times(config: EnvironmentConfig, count: int, seed: int = 0) -> np.n
     times = np.empty(count)
     t = 0.0
     for k in range(count):
-        t = next_poisson_arrival(state, t, cp.p, cp.profile_accept)
+        t = next_poisson_arrival(state, t, cp)
         times[k] = t
     return times
 
@@ -38,7 +38,7 @@ def test_type_and_priority_mixes() -> None:
     cp = compile_params(cfg)
     state = seed_states(np.random.default_rng(1), 1)[0]
     n = 40_000
-    draws = np.array([draw_type_priority(state, cp.p) for _ in range(n)])
+    draws = np.array([draw_type_priority(state, cp) for _ in range(n)])
     for column, mix in ((0, cfg.arrivals.type_mix), (1, cfg.arrivals.priority_mix)):
         freq = np.bincount(draws[:, column], minlength=len(mix)) / n
         se = np.sqrt(np.asarray(mix) * (1 - np.asarray(mix)) / n)
@@ -73,6 +73,6 @@ def test_env_arrival_rate_matches_the_config() -> None:
     env.reset(seed=123)
     for _ in range(1999):
         env.step(np.argmax(env.action_masks(), axis=1))
-    arrived = env.sim.ist[:, I_ARRIVED].sum()
-    days = (env.sim.fs[:, 0] - env.sim.fs[:, 5]).sum() / 24.0
+    arrived = env.sim.state.counts[:, I_ARRIVED].sum()
+    days = (env.sim.state.floats[:, F_CLOCK] - env.sim.state.floats[:, F_START]).sum() / 24.0
     assert arrived / days == pytest.approx(30.0, rel=0.03)

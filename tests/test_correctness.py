@@ -12,16 +12,16 @@ import pytest
 from rl_environments.ticket_routing import ArrivalTrace, EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
 from rl_environments.ticket_routing.core import params
 from rl_environments.ticket_routing.core.config import WEEKDAYS
-from rl_environments.ticket_routing.core.dynamics import (
+from rl_environments.ticket_routing.core.kpis import open_tickets
+from rl_environments.ticket_routing.core.simulation import SimulationBudgetError
+from rl_environments.ticket_routing.core.state import (
     A_ONLINE_HOURS,
     A_UPDATED,
     F_CLOCK,
     I_RESOLVED,
     R_HOURS,
     R_PRIORITY,
-    SimulationBudgetError,
 )
-from rl_environments.ticket_routing.core.kpis import open_tickets
 
 EFFORT = {"technical": 3.0, "billing": 1.0, "feature_request": 2.0, "bug_report": 2.0, "integration": 20.0}
 
@@ -245,15 +245,18 @@ def test_idle_time_is_jumped_with_availability_from_the_schedule() -> None:
     env.reset(seed=0)
     sim = env.sim
     clock = 1e9 + 16.0
-    assert sim.fs[0, F_CLOCK] == clock
+    assert sim.state.floats[0, F_CLOCK] == clock
     schedule = params.agent_schedule(cfg)
     weeks, rest = divmod(clock, 168.0)
     h = int(rest)
     for a in range(cfg.num_agents):
         expected = weeks * schedule[a].sum() + schedule[a, :h].sum() + (rest - h) * schedule[a, h]
-        online = sim.agent_stats[0, A_ONLINE_HOURS, a] + (clock - sim.agent_stats[0, A_UPDATED, a]) * sim.online[0, a]
+        online = (
+            sim.state.agent_stats[0, A_ONLINE_HOURS, a]
+            + (clock - sim.state.agent_stats[0, A_UPDATED, a]) * sim.state.online[0, a]
+        )
         assert online == pytest.approx(expected, rel=1e-12)
-    assert sim.online[0].tolist() == schedule[:, h].tolist() == [True, False, False]
+    assert sim.state.online[0].tolist() == schedule[:, h].tolist() == [True, False, False]
 
 
 def scheduled_hours(schedule: np.ndarray, a: int, t0: float, t1: float) -> float:
@@ -279,10 +282,13 @@ def test_online_hours_follow_the_schedule_through_quiet_nights() -> None:
         if terminated or truncated:
             break
     sim, kpis = env.sim, env.kpis()
-    clock = sim.fs[0, F_CLOCK]
+    clock = sim.state.floats[0, F_CLOCK]
     schedule = params.agent_schedule(cfg)
     for a in range(cfg.num_agents):
-        online = sim.agent_stats[0, A_ONLINE_HOURS, a] + (clock - sim.agent_stats[0, A_UPDATED, a]) * sim.online[0, a]
+        online = (
+            sim.state.agent_stats[0, A_ONLINE_HOURS, a]
+            + (clock - sim.state.agent_stats[0, A_UPDATED, a]) * sim.state.online[0, a]
+        )
         assert online == pytest.approx(scheduled_hours(schedule, a, cfg.start_hour_of_week, clock), rel=1e-9)
     assert kpis["elapsed_hours"] > 4 * 168
     assert kpis["tickets_arrived"] == kpis["tickets_resolved"] + kpis["tickets_waiting"] + kpis["tickets_in_service"]
@@ -324,7 +330,7 @@ def test_holding_cost_equals_weighted_hours_in_system() -> None:
             break
     sim = env.sim
     mult = np.asarray(cfg.reward.priority_multipliers)
-    resolved = sim.records[0, : int(sim.ist[0, I_RESOLVED])].astype(np.float64)
+    resolved = sim.state.records[0, : int(sim.state.counts[0, I_RESOLVED])].astype(np.float64)
     hours = float(np.sum(mult[resolved[:, R_PRIORITY].astype(int)] * resolved[:, R_HOURS]))
     waiting, in_service = open_tickets(sim, np.array([0]))
     hours += float(np.nansum(mult[None, :, None] * waiting) + np.nansum(mult[None, :, None] * in_service))

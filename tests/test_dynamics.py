@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rl_environments.ticket_routing import ArrivalTrace, EnvironmentConfig, TicketRoutingEnv
-from rl_environments.ticket_routing.core.dynamics import I_DONE, Simulation
+from rl_environments.ticket_routing.core.simulation import Simulation
+from rl_environments.ticket_routing.core.state import I_DONE
 
 ALWAYS_ON = {
     "shift_hours": 24,
@@ -232,4 +233,4 @@ def test_done_flag_set_on_termination() -> None:
     env = TicketRoutingEnv(hand_config(), trace=ArrivalTrace.from_records([0.0], ["billing"], ["low"]))
     env.reset(seed=0)
     env.step(0)
-    assert env.sim.ist[0, I_DONE] == 1
+    assert env.sim.state.counts[0, I_DONE] == 1

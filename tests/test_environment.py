@@ -152,7 +152,7 @@ def test_assignment_reward_matches_the_formula(env: TicketRoutingEnv) -> None:
     obs, _ = env.reset(seed=4)
     ticket_type = int(obs["ticket_type"])
     agent = first_valid(env.action_masks())
-    expertise = float(env.sim.expertise[0, agent, ticket_type])
+    expertise = float(env.sim.state.expertise[0, agent, ticket_type])
     _, _, _, _, info = env.step(agent)
     weights = env.config.reward
     assert info["reward_components"]["assignment"] == weights.assignment

@@ -37,7 +37,7 @@ CFG = EnvironmentConfig(
     sla={"resolution_hours": [8.0, 24.0, 72.0, 120.0]},
     csat={"intercept": 2.0, "expertise_coef": 2.0, "sla_ratio_coef": 1.5},
 )
-P = compile_params(CFG).p
+P = compile_params(CFG)
 
 
 def test_component_order_matches_names() -> None:

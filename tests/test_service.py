@@ -22,7 +22,7 @@ def test_expertise_draw_respects_ranges_and_specialties() -> None:
     )
     cp = compile_params(cfg)
     out = np.zeros((50, 5))
-    draw_expertise(_state(), out, cp.p, cp.fixed_expertise)
+    draw_expertise(_state(), out, cp)
     specialists = out >= 0.9
     assert np.all(specialists.sum(axis=1) == 2)
     assert np.all((out[~specialists] >= 0.2) & (out[~specialists] <= 0.4))
@@ -34,7 +34,7 @@ def test_fixed_expertise_is_used_as_given() -> None:
     cfg = EnvironmentConfig(num_agents=2, agents={"expertise": matrix})
     cp = compile_params(cfg)
     out = np.zeros((2, 5))
-    draw_expertise(_state(), out, cp.p, cp.fixed_expertise)
+    draw_expertise(_state(), out, cp)
     np.testing.assert_allclose(out, matrix)
 
 
@@ -48,7 +48,7 @@ def test_work_distribution_mean_and_spread(dist: str, cv: float) -> None:
     cp = compile_params(EnvironmentConfig(service=service))
     state = _state(3)
     n = 60_000 if dist != "deterministic" else 10
-    work = np.array([sample_work(state, 0, 0.5, cp.p) for _ in range(n)])
+    work = np.array([sample_work(state, 0, 0.5, cp) for _ in range(n)])
     speed = 0.25 + 0.75 * 0.5
     mean = 2.0 / speed
     assert work.mean() == pytest.approx(mean, rel=0.03 if cv < 2 else 0.08)
@@ -58,14 +58,14 @@ def test_work_distribution_mean_and_spread(dist: str, cv: float) -> None:
 def test_higher_expertise_is_faster() -> None:
     cp = compile_params(EnvironmentConfig(service={"distribution": "deterministic"}))
     state = _state()
-    assert sample_work(state, 3, 1.0, cp.p) < sample_work(state, 3, 0.5, cp.p) < sample_work(state, 3, 0.0, cp.p)
+    assert sample_work(state, 3, 1.0, cp) < sample_work(state, 3, 0.5, cp) < sample_work(state, 3, 0.0, cp)
 
 
 def test_processor_sharing_rate_with_switching_overhead() -> None:
     cp = compile_params(EnvironmentConfig(max_workload=5, service={"switching_overhead": 0.1}))
-    assert total_rate(1, cp.p) == pytest.approx(1.0)
-    assert total_rate(2, cp.p) == pytest.approx(1.0 / 1.1)
-    assert total_rate(5, cp.p) == pytest.approx(1.0 / 1.4)
+    assert total_rate(1, cp) == pytest.approx(1.0)
+    assert total_rate(2, cp) == pytest.approx(1.0 / 1.1)
+    assert total_rate(5, cp) == pytest.approx(1.0 / 1.4)
 
 
 def test_schedule_shifts_and_stagger() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingVectorEnv
 from rl_environments.ticket_routing.core.config import WEEKDAYS
-from rl_environments.ticket_routing.core.dynamics import F_SUM_WAIT, I_ASSIGNED, I_RESOLVED, R_HOURS, R_PRIORITY
+from rl_environments.ticket_routing.core.state import F_SUM_WAIT, I_ASSIGNED, I_RESOLVED, R_HOURS, R_PRIORITY
 from rl_environments.ticket_routing.core.typing import FloatArray
 
 
@@ -45,7 +45,7 @@ def test_mmc_mean_wait_matches_erlang_c(agents: int, rate_per_hour: float, effor
     env.reset(seed=2024)
     for _ in range(cfg.episode_length - 1):
         env.step(np.argmax(env.action_masks(), axis=1))  # any idle agent
-    waits = env.sim.fs[:, F_SUM_WAIT] / env.sim.ist[:, I_ASSIGNED]
+    waits = env.sim.state.floats[:, F_SUM_WAIT] / env.sim.state.counts[:, I_ASSIGNED]
     expected = erlang_c_wait(agents, rate_per_hour, 1.0 / effort_hours)
     standard_error = waits.std(ddof=1) / math.sqrt(n_envs)
     # Stated tolerance: 5% of Wq, and the estimate within 4 standard errors (batch means over 8 runs).
@@ -63,7 +63,7 @@ def batch_mean_resolution(cfg: EnvironmentConfig, n_envs: int, seed: int) -> Flo
     sim = env.sim
     out = np.empty((n_envs, 5))
     for i in range(n_envs):
-        rec = sim.records[i, : int(sim.ist[i, I_RESOLVED])].astype(np.float64)
+        rec = sim.state.records[i, : int(sim.state.counts[i, I_RESOLVED])].astype(np.float64)
         out[i, 0] = rec[:, R_HOURS].mean()
         for k in range(4):
             out[i, 1 + k] = rec[rec[:, R_PRIORITY] == k, R_HOURS].mean()

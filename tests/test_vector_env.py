@@ -252,12 +252,12 @@ def test_reset_with_an_all_false_mask_is_a_no_op() -> None:
     vec.reset(seed=5)
     for _ in range(4):
         vec.step(np.argmax(vec.action_masks(), axis=1))
-    before = vec.sim.ist.copy(), vec.sim.rng.copy()
+    before = vec.sim.state.counts.copy(), vec.sim.state.rng.copy()
     obs, info = vec.reset(seed=5, options={"reset_mask": np.zeros(3, dtype=np.bool_)})
     assert obs["time_step"].tolist() == [4, 4, 4]
     np.testing.assert_array_equal(info["action_mask"], vec.action_masks())
-    np.testing.assert_array_equal(vec.sim.ist, before[0])
-    np.testing.assert_array_equal(vec.sim.rng, before[1])
+    np.testing.assert_array_equal(vec.sim.state.counts, before[0])
+    np.testing.assert_array_equal(vec.sim.state.rng, before[1])
 
 
 def test_max_episode_steps_spec_unknown_keywords_and_kpis() -> None:

@@ -29,7 +29,8 @@ import numpy as np
 from gymnasium import spaces
 
 from rl_environments.ticket_routing.core.config import EnvironmentConfig, resolve_config
-from rl_environments.ticket_routing.core.environment import TicketRoutingEnv, observation_space_for
+from rl_environments.ticket_routing.core.environment import TicketRoutingEnv
+from rl_environments.ticket_routing.core.observation import observation_space_for
 from rl_environments.ticket_routing.core.typing import AnyArray
 
 if TYPE_CHECKING:

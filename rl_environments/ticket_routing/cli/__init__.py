@@ -30,7 +30,7 @@ from rl_environments import __version__
 from rl_environments.ticket_routing.cli import compare, config, fit_trace, inspect, plan, score, simulate, sweep
 from rl_environments.ticket_routing.cli.common import PROG, CliError, Parser
 from rl_environments.ticket_routing.cli.compare import TABLE_COLUMNS, comparison_table
-from rl_environments.ticket_routing.core.dynamics import SimulationBudgetError
+from rl_environments.ticket_routing.core.simulation import SimulationBudgetError
 
 __all__ = ["PROG", "SUBCOMMANDS", "TABLE_COLUMNS", "CliError", "build_parser", "comparison_table", "main"]
 

@@ -10,39 +10,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.params import (
-    P_PRIO_CDF,
-    P_PROFILE,
-    P_RATE_MAX,
-    P_TRACE_MODE,
-    P_TRACE_PERIOD,
-    P_TYPE_CDF,
-)
+from rl_environments.ticket_routing.core.params import Params
 from rl_environments.ticket_routing.core.rng import categorical, exponential, uniform
+from rl_environments.ticket_routing.core.state import HOURS_PER_WEEK
 from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray, njit
-
-NT = 5
-NP = 4
 
 
 @njit(cache=True, inline="always")
-def next_poisson_arrival(rng: UIntArray, now: float, p: FloatArray, profile_accept: FloatArray) -> float:
+def next_poisson_arrival(rng: UIntArray, now: float, p: Params) -> float:
     """Time (hours) of the first arrival after ``now``."""
     t = now
-    rate = p[P_RATE_MAX]
-    if p[P_PROFILE] == 0.0:
+    rate = p.arrival_rate_max
+    if not p.arrivals_weekly_profile:
         return t + exponential(rng) / rate
     while True:
         t += exponential(rng) / rate
-        if uniform(rng) < profile_accept[int(np.floor(t)) % 168]:
+        if uniform(rng) < p.profile_accept[int(np.floor(t)) % HOURS_PER_WEEK]:
             return t
 
 
 @njit(cache=True, inline="always")
-def draw_type_priority(rng: UIntArray, p: FloatArray) -> tuple[int, int]:
+def draw_type_priority(rng: UIntArray, p: Params) -> tuple[int, int]:
     """Ticket type and priority indices from the configured mixes."""
-    ticket_type = categorical(rng, p[P_TYPE_CDF : P_TYPE_CDF + NT])
-    priority = categorical(rng, p[P_PRIO_CDF : P_PRIO_CDF + NP])
+    ticket_type = categorical(rng, p.arrivals_type_cdf)
+    priority = categorical(rng, p.arrivals_priority_cdf)
     return ticket_type, priority
 
 
@@ -55,9 +46,9 @@ def trace_arrival_time(trace: FloatArray, index: int, shift: float, start: float
 
 
 @njit(cache=True, inline="always")
-def advance_trace(trace: FloatArray, index: int, shift: float, p: FloatArray) -> tuple[int, float]:
+def advance_trace(index: int, shift: float, p: Params) -> tuple[int, float]:
     """Index and time shift of the entry after ``index`` (wrapping when the trace loops)."""
     index += 1
-    if index >= trace.shape[0] and p[P_TRACE_MODE] == 2.0:
-        return 0, shift + p[P_TRACE_PERIOD]
+    if index >= p.trace.shape[0] and p.trace_mode == 2:
+        return 0, shift + p.trace_period_hours
     return index, shift

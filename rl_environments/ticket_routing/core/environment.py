@@ -22,22 +22,15 @@ from rl_environments.ticket_routing.core.config import (
     Ticket,
     resolve_config,
 )
-from rl_environments.ticket_routing.core.dynamics import (
-    F_CLOCK,
-    I_DONE,
-    O_PRIORITY,
-    O_QUEUE,
-    O_STEP,
-    O_TYPE,
-    Simulation,
-)
 from rl_environments.ticket_routing.core.kpis import COUNT_KPIS, compute_kpis
-from rl_environments.ticket_routing.core.params import remaining_work_cap
+from rl_environments.ticket_routing.core.observation import (
+    ObservationBuilder,
+    observation_space_for,
+)
 from rl_environments.ticket_routing.core.safe_yaml import preview
+from rl_environments.ticket_routing.core.simulation import Simulation
+from rl_environments.ticket_routing.core.state import F_CLOCK, I_DONE
 from rl_environments.ticket_routing.core.typing import BoolArray
-
-OBSERVATION_LAYOUTS = ("flat", "nested")
-
 
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EnvironmentConfig))
 
@@ -71,61 +64,6 @@ def episode_length_override(max_episode_steps: int | None, overrides: dict[str, 
             f"which is given as {overrides['episode_length']!r}"
         )
     return {**overrides, "episode_length": max_episode_steps}
-
-
-def observation_space_for(config: EnvironmentConfig, layout: str = "flat") -> spaces.Dict:
-    """The observation space of one environment with ``config``."""
-    a = config.num_agents
-    ticket = {
-        "type": spaces.Discrete(len(TICKET_TYPES)),
-        "priority": spaces.Discrete(len(PRIORITIES)),
-        "age": spaces.Box(0.0, np.float32(config.max_ticket_age_hours), shape=(1,), dtype=np.float32),
-    }
-    queue_size: spaces.Space[Any] = spaces.Discrete(config.max_queue_size + 1)
-    time_step: spaces.Space[Any] = spaces.Discrete(config.episode_length + 1)
-    workload = spaces.Box(0.0, float(config.max_workload), shape=(a,), dtype=np.float32)
-    availability = spaces.MultiBinary(a)
-    hour_of_week = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-    next_change = spaces.Box(0.0, 168.0, shape=(a,), dtype=np.float32)
-    change_goes_offline = spaces.MultiBinary(a)
-    remaining_work = spaces.Box(0.0, np.float32(remaining_work_cap(config)), shape=(a,), dtype=np.float32)
-    if layout == "flat":
-        return spaces.Dict(
-            {
-                "ticket_type": ticket["type"],
-                "ticket_priority": ticket["priority"],
-                "ticket_age": ticket["age"],
-                "agent_expertise": spaces.Box(0.0, 1.0, shape=(a * len(TICKET_TYPES),), dtype=np.float32),
-                "agent_workload": workload,
-                "agent_availability": availability,
-                "queue_size": queue_size,
-                "time_step": time_step,
-                "hour_of_week": hour_of_week,
-                "agent_next_change_hours": next_change,
-                "agent_change_goes_offline": change_goes_offline,
-                "agent_remaining_work": remaining_work,
-            }
-        )
-    if layout == "nested":
-        return spaces.Dict(
-            {
-                "current_ticket": spaces.Dict(ticket),
-                "agents": spaces.Dict(
-                    {
-                        "expertise": spaces.Box(0.0, 1.0, shape=(a, len(TICKET_TYPES)), dtype=np.float32),
-                        "workload": workload,
-                        "availability": availability,
-                        "next_change_hours": next_change,
-                        "change_goes_offline": change_goes_offline,
-                        "remaining_work": remaining_work,
-                    }
-                ),
-                "queue_size": queue_size,
-                "time_step": time_step,
-                "hour_of_week": hour_of_week,
-            }
-        )
-    raise ValueError(f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}")
 
 
 class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
@@ -294,7 +232,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
             self._rng_seeded = True
         self.sim.reset(self._all)
         self._started = True
-        self._needs_reset = bool(self.sim.ist[0, I_DONE])
+        self._needs_reset = bool(self.sim.state.counts[0, I_DONE])
         info = self._info()
         if self.render_mode == "human":
             self.render()
@@ -304,10 +242,10 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         """Replay ``trace`` from the next episode on (``None``: generated arrivals again)."""
         if trace is not None and not isinstance(trace, ArrivalTrace):
             raise ValueError(f"trace: invalid value {trace!r}; expected an ArrivalTrace or None")
-        rng = self.sim.rng.copy()
+        rng = self.sim.state.rng.copy()
         self.trace = trace
         self.sim = Simulation(self.config, 1, trace)
-        self.sim.rng[:] = rng
+        self.sim.state.rng[:] = rng
         self._bind_rows()
 
     def _agent_index(self, action: Any) -> int:
@@ -331,8 +269,8 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         self._actions[0] = agent
         sim = self.sim
         sim.step(self._actions)
-        terminated = sim.terminated.item()
-        truncated = sim.truncated.item()
+        terminated = sim.out.terminated.item()
+        truncated = sim.out.truncated.item()
         info = self._info()
         if terminated or truncated:
             self._needs_reset = True
@@ -340,11 +278,11 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
                 info["episode_kpis"] = compute_kpis(sim)
         if self.render_mode == "human":
             self.render()
-        return self._observation(), sim.reward.item(), terminated, truncated, info
+        return self._observation(), sim.out.reward.item(), terminated, truncated, info
 
     def action_masks(self) -> BoolArray:
         """Agents that can take the current ticket (online with room); sb3-contrib's convention."""
-        mask: BoolArray = self.sim.mask[0].copy()
+        mask: BoolArray = self._mask.copy()
         return mask
 
     def render(self) -> Any:
@@ -371,74 +309,26 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_viewer"] = None
-        del state["_rows"]
+        del state["_observation"], state["_mask"]
         return state
 
     # ----------------------------------------------------------------- helpers
     def _bind_rows(self) -> None:
-        """Views of this env's row in the simulation buffers (rebuilt whenever they change)."""
-        sim = self.sim
-        self._rows = (
-            sim.obs_age[0],
-            sim.obs_expertise[0],
-            sim.obs_workload[0],
-            sim.obs_available[0],
-            sim.mask[0],
-            sim.obs_clock[0],
-            sim.obs_next_change[0],
-            sim.obs_change_offline[0],
-            sim.obs_remaining_work[0],
-        )
+        """The observation builder and mask view of this env's row (rebuilt whenever the buffers change)."""
+        self._observation = ObservationBuilder(self.sim.obs, self.observation_layout, row=0)
+        self._mask = self.sim.obs.action_mask[0]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._bind_rows()  # views do not survive pickling
 
-    def _observation(self) -> dict[str, Any]:
-        ints = self.sim.obs_int.tolist()[0]
-        if self.observation_layout == "flat":
-            age, expertise, workload, available, _, clock, change, offline, work = self._rows
-            return {
-                "ticket_type": ints[O_TYPE],
-                "ticket_priority": ints[O_PRIORITY],
-                "ticket_age": age.copy(),
-                "agent_expertise": expertise.copy(),
-                "agent_workload": workload.copy(),
-                "agent_availability": available.copy(),
-                "queue_size": ints[O_QUEUE],
-                "time_step": ints[O_STEP],
-                "hour_of_week": clock.copy(),
-                "agent_next_change_hours": change.copy(),
-                "agent_change_goes_offline": offline.copy(),
-                "agent_remaining_work": work.copy(),
-            }
-        sim = self.sim
-        return {
-            "current_ticket": {
-                "type": ints[O_TYPE],
-                "priority": ints[O_PRIORITY],
-                "age": sim.obs_age[0].copy(),
-            },
-            "agents": {
-                "expertise": sim.obs_expertise[0].reshape(self.config.num_agents, len(TICKET_TYPES)).copy(),
-                "workload": sim.obs_workload[0].copy(),
-                "availability": sim.obs_available[0].copy(),
-                "next_change_hours": sim.obs_next_change[0].copy(),
-                "change_goes_offline": sim.obs_change_offline[0].copy(),
-                "remaining_work": sim.obs_remaining_work[0].copy(),
-            },
-            "queue_size": ints[O_QUEUE],
-            "time_step": ints[O_STEP],
-            "hour_of_week": sim.obs_clock[0].copy(),
-        }
-
     def _info(self) -> dict[str, Any]:
         sim = self.sim
         return {
-            "action_mask": self._rows[4].copy(),
-            "reward_components": dict(zip(REWARD_COMPONENTS, sim.components.tolist()[0])),  # noqa: B905
-            "clock_hours": sim.fs.item(0, F_CLOCK),
-            "kpis": dict(zip(COUNT_KPIS, sim.ist.tolist()[0])),  # noqa: B905 (the counters lead the row)
+            "action_mask": self._mask.copy(),
+            "reward_components": dict(zip(REWARD_COMPONENTS, sim.out.components.tolist()[0])),  # noqa: B905
+            "clock_hours": sim.state.floats.item(0, F_CLOCK),
+            "kpis": dict(zip(COUNT_KPIS, sim.state.counts.tolist()[0])),  # noqa: B905 (the counters lead the row)
         }
 
     # ----------------------------------------------------------------- views for people
@@ -449,7 +339,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     @property
     def clock_hours(self) -> float:
         """Simulated hours since Monday 00:00 of the first week."""
-        return float(self.sim.fs[0, F_CLOCK])
+        return float(self.sim.state.floats[0, F_CLOCK])
 
     def current_ticket(self) -> Ticket | None:
         """The ticket waiting to be routed (``None`` after a terminated episode)."""
@@ -466,14 +356,14 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
 
     def agents(self) -> list[Agent]:
         """The agent pool as records."""
-        sim = self.sim
+        state = self.sim.state
         return [
             Agent(
                 agent_id=a,
-                expertise=dict(zip(TICKET_TYPES, sim.expertise[0, a].tolist(), strict=True)),
-                workload=int(sim.workload[0, a]),
+                expertise=dict(zip(TICKET_TYPES, state.expertise[0, a].tolist(), strict=True)),
+                workload=int(state.workload[0, a]),
                 capacity=self.config.max_workload,
-                online=bool(sim.online[0, a]),
+                online=bool(state.online[0, a]),
             )
             for a in range(self.config.num_agents)
         ]

@@ -15,12 +15,12 @@ Each KPI's population (which tickets it counts) is stated below and in ``docs/de
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rl_environments.ticket_routing.core.config import PRIORITIES
-from rl_environments.ticket_routing.core.dynamics import (
+from rl_environments.ticket_routing.core.state import (
     A_ASSIGNED,
     A_BUSY_HOURS,
     A_ONLINE_HOURS,
@@ -50,10 +50,11 @@ from rl_environments.ticket_routing.core.dynamics import (
     R_PRIORITY,
     S_ARRIVAL,
     S_PRIORITY,
-    Simulation,
 )
-from rl_environments.ticket_routing.core.params import P_SLA
 from rl_environments.ticket_routing.core.typing import AnyArray, FloatArray, IntArray
+
+if TYPE_CHECKING:
+    from rl_environments.ticket_routing.core.simulation import Simulation
 
 COUNT_KPIS: tuple[str, ...] = (
     "tickets_arrived",
@@ -85,17 +86,17 @@ def open_tickets(sim: Simulation, rows: IntArray) -> tuple[FloatArray, FloatArra
     Returns ``(waiting, in_service)`` with shapes (rows, priorities, queue size) and
     (rows, priorities, agents * max_workload).
     """
-    ist, clock = sim.ist[rows], sim.fs[rows, F_CLOCK]
+    ist, clock = sim.state.counts[rows], sim.state.floats[rows, F_CLOCK]
     num_p = len(PRIORITIES)
-    queue = sim.queue[rows]  # (n, P, size, field)
+    queue = sim.state.queue[rows]  # (n, P, size, field)
     size = queue.shape[2]
     slot = np.arange(size)[None, None, :]
     front = ist[:, I_QFRONT : I_QFRONT + num_p][:, :, None]
     count = ist[:, I_QCOUNT : I_QCOUNT + num_p][:, :, None]
     queued = (slot - front) % size < count
     waiting = np.where(queued, clock[:, None, None] - queue[:, :, :, Q_ARRIVAL], np.nan)
-    slots = sim.slots[rows]  # (n, A, K, field)
-    held = np.arange(slots.shape[2])[None, None, :] < sim.workload[rows][:, :, None]
+    slots = sim.state.slots[rows]  # (n, A, K, field)
+    held = np.arange(slots.shape[2])[None, None, :] < sim.state.workload[rows][:, :, None]
     flat = slots.shape[1] * slots.shape[2]
     age = np.where(held, clock[:, None, None] - slots[:, :, :, S_ARRIVAL], np.nan).reshape(len(rows), flat)
     prio = slots[:, :, :, S_PRIORITY].reshape(len(rows), flat)
@@ -110,7 +111,7 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
     (e.g. no ticket resolved). Utilization is busy hours / online hours per agent. The population
     of each KPI is given in this module's docstring.
     """
-    ist, fs = sim.ist[rows], sim.fs[rows]
+    ist, fs = sim.state.counts[rows], sim.state.floats[rows]
     n = len(rows)
     out: dict[str, AnyArray] = {
         "tickets_arrived": ist[:, I_ARRIVED].copy(),
@@ -124,12 +125,12 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
     }
     elapsed = fs[:, F_CLOCK] - fs[:, F_START]
     out["elapsed_hours"] = elapsed
-    rec = sim.records[rows].astype(np.float64)
+    rec = sim.state.records[rows].astype(np.float64)
     valid = np.arange(rec.shape[1])[None, :] < np.minimum(ist[:, I_RESOLVED], rec.shape[1])[:, None]
     hours = np.where(valid, rec[:, :, R_HOURS], np.nan)
     prio = rec[:, :, R_PRIORITY]
     num_p = len(PRIORITIES)
-    sla = sim.params.p[P_SLA : P_SLA + num_p]
+    sla = sim.params.sla_resolution_hours
     waiting, in_service = open_tickets(sim, rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no data yet
@@ -155,11 +156,11 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
             out[f"p90_resolution_hours_{name}"] = _nanp90(sel)
             out[f"sla_compliance_pct_{name}"] = 100.0 * met[:, k] / known[:, k]
         out["expertise_match_pct"] = 100.0 * ist[:, I_MATCHES] / assigned
-    stats = sim.agent_stats[rows]
+    stats = sim.state.agent_stats[rows]
     # Agent counters are updated lazily; add the time since each agent's last update.
-    since = np.where(sim.online[rows], fs[:, F_CLOCK, None] - stats[:, A_UPDATED, :], 0.0)
+    since = np.where(sim.state.online[rows], fs[:, F_CLOCK, None] - stats[:, A_UPDATED, :], 0.0)
     online = stats[:, A_ONLINE_HOURS, :] + since
-    busy = stats[:, A_BUSY_HOURS, :] + np.where(sim.workload[rows] > 0, since, 0.0)
+    busy = stats[:, A_BUSY_HOURS, :] + np.where(sim.state.workload[rows] > 0, since, 0.0)
     worked = online > 0
     util = np.divide(busy, online, out=np.zeros_like(online), where=worked)
     out["utilization_per_agent"] = util

@@ -22,22 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from rl_environments.ticket_routing.core.config import REWARD_COMPONENTS
-from rl_environments.ticket_routing.core.params import (
-    P_CSAT_EXPERTISE,
-    P_CSAT_INTERCEPT,
-    P_CSAT_SLA_RATIO,
-    P_IMBALANCE_THRESHOLD,
-    P_PRIO_MULT,
-    P_SLA,
-    P_W_ASSIGN,
-    P_W_EXPERTISE,
-    P_W_HOLDING,
-    P_W_IMBALANCE,
-    P_W_INVALID,
-    P_W_REJECTION,
-    P_W_RESOLUTION,
-    P_W_SLA_BREACH,
-)
+from rl_environments.ticket_routing.core.params import Params
 from rl_environments.ticket_routing.core.typing import FloatArray, njit
 
 C_ASSIGNMENT = REWARD_COMPONENTS.index("assignment")
@@ -52,46 +37,46 @@ NUM_COMPONENTS = len(REWARD_COMPONENTS)
 
 
 @njit(cache=True, inline="always")
-def reward_assignment(comps: FloatArray, expertise: float, load_std: float, p: FloatArray) -> None:
+def reward_assignment(comps: FloatArray, expertise: float, load_std: float, p: Params) -> None:
     """Components of a valid assignment; ``load_std`` is the std of open tickets across agents after it."""
-    comps[C_ASSIGNMENT] += p[P_W_ASSIGN]
-    comps[C_EXPERTISE] += p[P_W_EXPERTISE] * expertise
-    if load_std > p[P_IMBALANCE_THRESHOLD]:
-        comps[C_IMBALANCE] -= p[P_W_IMBALANCE]
+    comps[C_ASSIGNMENT] += p.reward_assignment
+    comps[C_EXPERTISE] += p.reward_expertise * expertise
+    if load_std > p.reward_imbalance_threshold:
+        comps[C_IMBALANCE] -= p.reward_imbalance
 
 
 @njit(cache=True, inline="always")
-def reward_invalid(comps: FloatArray, p: FloatArray) -> None:
-    comps[C_INVALID] -= p[P_W_INVALID]
+def reward_invalid(comps: FloatArray, p: Params) -> None:
+    comps[C_INVALID] -= p.reward_invalid_action
 
 
 @njit(cache=True, inline="always")
-def reward_rejection(comps: FloatArray, p: FloatArray) -> None:
-    comps[C_REJECTION] -= p[P_W_REJECTION]
+def reward_rejection(comps: FloatArray, p: Params) -> None:
+    comps[C_REJECTION] -= p.reward_rejection
 
 
 @njit(cache=True, inline="always")
-def reward_resolution(comps: FloatArray, hours: float, priority: int, p: FloatArray) -> None:
-    comps[C_RESOLUTION] -= p[P_W_RESOLUTION] * p[P_PRIO_MULT + priority] * hours
+def reward_resolution(comps: FloatArray, hours: float, priority: int, p: Params) -> None:
+    comps[C_RESOLUTION] -= p.reward_resolution * p.reward_priority_multipliers[priority] * hours
 
 
 @njit(cache=True, inline="always")
-def reward_holding(comps: FloatArray, weighted_open: float, hours: float, p: FloatArray) -> None:
+def reward_holding(comps: FloatArray, weighted_open: float, hours: float, p: Params) -> None:
     """``weighted_open`` = sum of the priority multipliers of the open tickets, for ``hours``."""
-    comps[C_HOLDING] -= p[P_W_HOLDING] * weighted_open * hours
+    comps[C_HOLDING] -= p.reward_holding * weighted_open * hours
 
 
 @njit(cache=True, inline="always")
-def reward_sla_breach(comps: FloatArray, breaches: int, p: FloatArray) -> None:
-    comps[C_SLA_BREACH] -= p[P_W_SLA_BREACH] * breaches
+def reward_sla_breach(comps: FloatArray, breaches: int, p: Params) -> None:
+    comps[C_SLA_BREACH] -= p.reward_sla_breach * breaches
 
 
 @njit(cache=True, inline="always")
-def csat_probability(hours: float, priority: int, expertise: float, p: FloatArray) -> float:
+def csat_probability(hours: float, priority: int, expertise: float, p: Params) -> float:
     """P(satisfied) = logistic(intercept + b_e * (e - 0.5) - b_sla * hours / sla_target)."""
     z = (
-        p[P_CSAT_INTERCEPT]
-        + p[P_CSAT_EXPERTISE] * (expertise - 0.5)
-        - p[P_CSAT_SLA_RATIO] * hours / p[P_SLA + priority]
+        p.csat_intercept
+        + p.csat_expertise_coef * (expertise - 0.5)
+        - p.csat_sla_ratio_coef * hours / p.sla_resolution_hours[priority]
     )
     return 1.0 / (1.0 + np.exp(-z))

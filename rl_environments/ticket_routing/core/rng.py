@@ -11,6 +11,7 @@ import numpy as np
 
 from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray, njit
 
+STATE_WORDS = 4  # uint64 words of xoshiro256** state
 _U1 = np.uint64(1)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
@@ -66,6 +67,6 @@ def categorical(s: UIntArray, cdf: FloatArray) -> int:
 
 def seed_states(rng: np.random.Generator, count: int) -> UIntArray:
     """``count`` fresh 4-word states drawn from a NumPy generator (never all zero)."""
-    states = rng.integers(0, np.iinfo(np.uint64).max, size=(count, 4), dtype=np.uint64, endpoint=True)
+    states = rng.integers(0, np.iinfo(np.uint64).max, size=(count, STATE_WORDS), dtype=np.uint64, endpoint=True)
     states[:, 0] |= _U1
     return states

@@ -12,36 +12,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from rl_environments.ticket_routing.core.params import (
-    P_DIST,
-    P_EFFORT,
-    P_EXP_HI,
-    P_EXP_LO,
-    P_FIXED_EXPERTISE,
-    P_LOG_MU,
-    P_LOG_SIGMA,
-    P_MIN_SPEED,
-    P_N_SPEC,
-    P_PRIO_WEIGHT,
-    P_RATE_TABLE,
-    P_SPEC_HI,
-    P_SPEC_LO,
-)
+from rl_environments.ticket_routing.core.params import Params
 from rl_environments.ticket_routing.core.rng import exponential, standard_normal, uniform
+from rl_environments.ticket_routing.core.state import NT
 from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray, njit
-
-NT = 5
 
 
 @njit(cache=True, inline="always")
-def draw_expertise(rng: UIntArray, out: FloatArray, p: FloatArray, fixed: FloatArray) -> None:
-    """Fill ``out`` (num_agents, 5) with this episode's expertise matrix."""
-    if p[P_FIXED_EXPERTISE] == 1.0:
-        out[:, :] = fixed
+def draw_expertise(rng: UIntArray, out: FloatArray, p: Params) -> None:
+    """Fill ``out`` (num_agents, NT) with this episode's expertise matrix."""
+    if p.agents_expertise_given:
+        out[:, :] = p.agents_expertise
         return
-    lo, hi = p[P_EXP_LO], p[P_EXP_HI]
-    spec_lo, spec_hi = p[P_SPEC_LO], p[P_SPEC_HI]
-    n_spec = int(p[P_N_SPEC])
+    lo, hi = p.agents_expertise_low, p.agents_expertise_high
+    spec_lo, spec_hi = p.agents_specialist_low, p.agents_specialist_high
+    n_spec = p.agents_specialties_per_agent
     order = np.empty(NT, dtype=np.int64)
     for a in range(out.shape[0]):
         for k in range(NT):
@@ -57,27 +42,34 @@ def draw_expertise(rng: UIntArray, out: FloatArray, p: FloatArray, fixed: FloatA
 
 
 @njit(cache=True, inline="always")
-def sample_work(rng: UIntArray, ticket_type: int, expertise: float, p: FloatArray) -> float:
+def agent_speed(expertise: float, min_speed: float) -> float:
+    """Relative speed of an agent with ``expertise`` on a ticket type: ``min_speed + (1 - min_speed) * e``.
+
+    The one definition of the speed formula (the rules, the planner and the log fitting use it too)."""
+    return min_speed + (1.0 - min_speed) * expertise
+
+
+@njit(cache=True, inline="always")
+def sample_work(rng: UIntArray, ticket_type: int, expertise: float, p: Params) -> float:
     """Work-hours a ticket of ``ticket_type`` needs from an agent with ``expertise``."""
-    dist = p[P_DIST]
-    if dist == 0.0:
+    dist = p.service_distribution
+    if dist == 0:
         x = exponential(rng)
-    elif dist == 1.0:
-        x = np.exp(p[P_LOG_MU] + p[P_LOG_SIGMA] * standard_normal(rng))
+    elif dist == 1:
+        x = np.exp(p.service_log_mu + p.service_log_sigma * standard_normal(rng))
     else:
         x = 1.0
-    speed = p[P_MIN_SPEED] + (1.0 - p[P_MIN_SPEED]) * expertise
-    return p[P_EFFORT + ticket_type] * x / speed
+    return p.service_base_effort_hours[ticket_type] * x / agent_speed(expertise, p.service_min_speed)
 
 
 @njit(cache=True, inline="always")
-def total_rate(open_tickets: int, p: FloatArray) -> float:
+def total_rate(open_tickets: int, p: Params) -> float:
     """Work-hours per hour an online agent with ``open_tickets`` delivers in total:
     ``1 / (1 + s * (n - 1))``, tabulated by ``compile_params``."""
-    return p[P_RATE_TABLE + open_tickets]
+    return p.service_rate_table[open_tickets]
 
 
 @njit(cache=True, inline="always")
-def priority_weight(priority: int, p: FloatArray) -> float:
+def priority_weight(priority: int, p: Params) -> float:
     """Attention weight of an open ticket of ``priority``."""
-    return p[P_PRIO_WEIGHT + priority]
+    return p.service_priority_weights[priority]

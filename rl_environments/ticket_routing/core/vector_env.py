@@ -15,23 +15,16 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
-from rl_environments.ticket_routing.core.config import REWARD_COMPONENTS, TICKET_TYPES, ConfigLike, resolve_config
-from rl_environments.ticket_routing.core.dynamics import (
-    F_CLOCK,
-    I_DONE,
-    O_PRIORITY,
-    O_QUEUE,
-    O_STEP,
-    O_TYPE,
-    Simulation,
-)
+from rl_environments.ticket_routing.core.config import REWARD_COMPONENTS, ConfigLike, resolve_config
 from rl_environments.ticket_routing.core.environment import (
     check_keywords,
     episode_length_override,
-    observation_space_for,
 )
 from rl_environments.ticket_routing.core.kpis import batch_kpis, compute_kpis
+from rl_environments.ticket_routing.core.observation import ObservationBuilder, observation_space_for
 from rl_environments.ticket_routing.core.safe_yaml import preview
+from rl_environments.ticket_routing.core.simulation import Simulation
+from rl_environments.ticket_routing.core.state import F_CLOCK, I_DONE
 from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray
 
 AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
@@ -129,6 +122,7 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
         self.num_envs = num_envs
         self.observation_layout = observation_layout
         self.single_observation_space = observation_space_for(self.config, observation_layout)
+        self._observation = ObservationBuilder(self.sim.obs, observation_layout)
         self.single_action_space = spaces.Discrete(self.config.num_agents)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -197,7 +191,7 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
             )
         sim = self.sim
         if self.autoreset_mode == AutoresetMode.DISABLED:
-            waiting = np.flatnonzero(sim.ist[:, I_DONE])
+            waiting = np.flatnonzero(sim.state.counts[:, I_DONE])
             if waiting.size:
                 raise RuntimeError(
                     f"step(): sub-environment(s) {waiting.tolist()} ended and autoreset_mode is DISABLED; "
@@ -205,9 +199,9 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
                 )
         np.copyto(self._actions, acts, casting="unsafe")
         sim.step(self._actions)
-        reward = sim.reward.copy()
-        terminated = sim.terminated.copy()
-        truncated = sim.truncated.copy()
+        reward = sim.out.reward.copy()
+        terminated = sim.out.terminated.copy()
+        truncated = sim.out.truncated.copy()
         ended = terminated | truncated
         if self.autoreset_mode != AutoresetMode.SAME_STEP or not ended.any():
             return self._observation(), reward, terminated, truncated, self._info(ended)
@@ -226,59 +220,31 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
         if sim is not None:
             sim.close()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_observation"]  # views of the simulation's buffers do not survive pickling
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._observation = ObservationBuilder(self.sim.obs, self.observation_layout)
+
     def action_masks(self) -> BoolArray:
         """``(num_envs, num_agents)``: agents that can take each sub-environment's ticket."""
-        masks: BoolArray = self.sim.mask.copy()
+        masks: BoolArray = self.sim.obs.action_mask.copy()
         return masks
-
-    def _observation(self) -> dict[str, Any]:
-        sim = self.sim
-        ints = sim.obs_int
-        if self.observation_layout == "flat":
-            return {
-                "ticket_type": ints[:, O_TYPE].copy(),
-                "ticket_priority": ints[:, O_PRIORITY].copy(),
-                "ticket_age": sim.obs_age.copy(),
-                "agent_expertise": sim.obs_expertise.copy(),
-                "agent_workload": sim.obs_workload.copy(),
-                "agent_availability": sim.obs_available.copy(),
-                "queue_size": ints[:, O_QUEUE].copy(),
-                "time_step": ints[:, O_STEP].copy(),
-                "hour_of_week": sim.obs_clock.copy(),
-                "agent_next_change_hours": sim.obs_next_change.copy(),
-                "agent_change_goes_offline": sim.obs_change_offline.copy(),
-                "agent_remaining_work": sim.obs_remaining_work.copy(),
-            }
-        return {
-            "current_ticket": {
-                "type": ints[:, O_TYPE].copy(),
-                "priority": ints[:, O_PRIORITY].copy(),
-                "age": sim.obs_age.copy(),
-            },
-            "agents": {
-                "expertise": sim.obs_expertise.reshape(self.num_envs, self.config.num_agents, len(TICKET_TYPES)).copy(),
-                "workload": sim.obs_workload.copy(),
-                "availability": sim.obs_available.copy(),
-                "next_change_hours": sim.obs_next_change.copy(),
-                "change_goes_offline": sim.obs_change_offline.copy(),
-                "remaining_work": sim.obs_remaining_work.copy(),
-            },
-            "queue_size": ints[:, O_QUEUE].copy(),
-            "time_step": ints[:, O_STEP].copy(),
-            "hour_of_week": sim.obs_clock.copy(),
-        }
 
     def _info(self, ended: BoolArray | None, rows: BoolArray | None = None) -> dict[str, Any]:
         """The vector info; ``rows`` marks the sub-environments it applies to (default: all)."""
         sim = self.sim
         every = self._all if rows is None else rows
-        comps = sim.components
+        comps = sim.out.components
         info: dict[str, Any] = {
-            "action_mask": sim.mask.copy(),
+            "action_mask": sim.obs.action_mask.copy(),
             "_action_mask": every,
             "reward_components": {name: comps[:, c].copy() for c, name in enumerate(REWARD_COMPONENTS)},
             "_reward_components": every,
-            "clock_hours": sim.fs[:, F_CLOCK].copy(),
+            "clock_hours": sim.state.floats[:, F_CLOCK].copy(),
             "_clock_hours": every,
         }
         if self.episode_kpis_in_info and ended is not None and ended.any():
@@ -304,7 +270,7 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
     @property
     def episodes_done(self) -> BoolArray:
         """Sub-environments whose next ``step`` starts a new episode."""
-        return self.sim.ist[:, I_DONE].astype(np.bool_)
+        return self.sim.state.counts[:, I_DONE].astype(np.bool_)
 
 
 def _row(batch: dict[str, Any], i: int) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rl_environments.ticket_routing.core.config import EnvironmentConfig
-from rl_environments.ticket_routing.core.params import HOURS_PER_WEEK, agent_schedule, weekly_intensity
+from rl_environments.ticket_routing.core.params import agent_schedule, weekly_intensity
+from rl_environments.ticket_routing.core.state import HOURS_PER_WEEK
 from rl_environments.ticket_routing.core.typing import BoolArray, FloatArray, IntArray
 
 MAX_TEAM = 1000

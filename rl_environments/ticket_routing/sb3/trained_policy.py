@@ -10,7 +10,7 @@ from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from rl_environments.ticket_routing.core.config import ConfigLike, resolve_config
-from rl_environments.ticket_routing.core.environment import observation_space_for
+from rl_environments.ticket_routing.core.observation import observation_space_for
 from rl_environments.ticket_routing.core.typing import BoolArray, IntArray
 from rl_environments.ticket_routing.sb3.loading import NORMALIZATION_FILE, ObservationNormalizer, load_model
 from rl_environments.ticket_routing.sb3.observations import (

@@ -14,7 +14,8 @@ import pandas as pd
 import yaml
 
 from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, WEEKDAYS, EnvironmentConfig
-from rl_environments.ticket_routing.core.params import HOURS_PER_WEEK, agent_schedule, weekly_intensity
+from rl_environments.ticket_routing.core.params import agent_schedule, weekly_intensity
+from rl_environments.ticket_routing.core.state import HOURS_PER_WEEK
 from rl_environments.ticket_routing.traces.errors import FitError
 from rl_environments.ticket_routing.traces.log import HOUR, TicketLog
 from rl_environments.ticket_routing.traces.team import MIN_SAMPLE, TeamFit, fit_effort, fit_team, fit_warnings

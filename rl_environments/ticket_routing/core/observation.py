@@ -1,0 +1,158 @@
+"""The observation: its space, the kernel piece that fills its buffers, and the one builder that
+turns the buffers into the dictionaries both environment classes return.
+
+The buffers (:class:`core.state.Observation`) are named as the keys of the flat layout. The nested
+layout (the product brief's) groups the same values; :data:`NESTED` says how.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, EnvironmentConfig
+from rl_environments.ticket_routing.core.dynamics import head_priority
+from rl_environments.ticket_routing.core.params import Params, remaining_work_cap
+from rl_environments.ticket_routing.core.service import priority_weight, total_rate
+from rl_environments.ticket_routing.core.state import (
+    A_UPDATED,
+    A_VWORK,
+    A_WEIGHT,
+    CLOCK_FEATURES,
+    F_CLOCK,
+    HOURS_PER_WEEK,
+    I_HEAD,
+    I_QFRONT,
+    I_QLEN,
+    I_STEP,
+    NT,
+    OBSERVATION_KEYS,
+    Q_ARRIVAL,
+    Q_TYPE,
+    S_PRIORITY,
+    S_TARGET,
+    Observation,
+    State,
+)
+from rl_environments.ticket_routing.core.typing import AnyArray, njit
+
+OBSERVATION_LAYOUTS = ("flat", "nested")
+DISCRETE_KEYS = ("ticket_type", "ticket_priority", "queue_size", "time_step")
+"""Keys whose value is a Python int in the single environment (``Discrete`` spaces)."""
+NESTED: dict[str, str | dict[str, str]] = {
+    "current_ticket": {"type": "ticket_type", "priority": "ticket_priority", "age": "ticket_age"},
+    "agents": {
+        "expertise": "agent_expertise",  # reshaped to (num_agents, NT)
+        "workload": "agent_workload",
+        "availability": "agent_availability",
+        "next_change_hours": "agent_next_change_hours",
+        "change_goes_offline": "agent_change_goes_offline",
+        "remaining_work": "agent_remaining_work",
+    },
+    "queue_size": "queue_size",
+    "time_step": "time_step",
+    "hour_of_week": "hour_of_week",
+}
+"""The nested layout: each key, or group of keys, and the flat key that holds its value."""
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {inner: flat[src] for inner, src in source.items()} if isinstance(source, dict) else flat[source]
+        for key, source in NESTED.items()
+    }
+
+
+def observation_space_for(config: EnvironmentConfig, layout: str = "flat") -> spaces.Dict:
+    """The observation space of one environment with ``config``."""
+    if layout not in OBSERVATION_LAYOUTS:
+        raise ValueError(f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}")
+    a = config.num_agents
+    expertise_shape = (a * NT,) if layout == "flat" else (a, NT)
+    flat: dict[str, spaces.Space[Any]] = {
+        "ticket_type": spaces.Discrete(len(TICKET_TYPES)),
+        "ticket_priority": spaces.Discrete(len(PRIORITIES)),
+        "ticket_age": spaces.Box(0.0, np.float32(config.max_ticket_age_hours), shape=(1,), dtype=np.float32),
+        "agent_expertise": spaces.Box(0.0, 1.0, shape=expertise_shape, dtype=np.float32),
+        "agent_workload": spaces.Box(0.0, float(config.max_workload), shape=(a,), dtype=np.float32),
+        "agent_availability": spaces.MultiBinary(a),
+        "queue_size": spaces.Discrete(config.max_queue_size + 1),
+        "time_step": spaces.Discrete(config.episode_length + 1),
+        "hour_of_week": spaces.Box(-1.0, 1.0, shape=(len(CLOCK_FEATURES),), dtype=np.float32),
+        "agent_next_change_hours": spaces.Box(0.0, float(HOURS_PER_WEEK), shape=(a,), dtype=np.float32),
+        "agent_change_goes_offline": spaces.MultiBinary(a),
+        "agent_remaining_work": spaces.Box(0.0, np.float32(remaining_work_cap(config)), shape=(a,), dtype=np.float32),
+    }
+    if layout == "flat":
+        return spaces.Dict(flat)
+    return spaces.Dict(
+        {key: spaces.Dict(value) if isinstance(value, dict) else value for key, value in _nest(flat).items()}
+    )
+
+
+class ObservationBuilder:
+    """Copies the observation buffers into fresh dictionaries: the observation of environment
+    ``row`` (the single environment) or of every environment (``row=None``, the vector env)."""
+
+    def __init__(self, buffers: Observation, layout: str, row: int | None = None) -> None:
+        if layout not in OBSERVATION_LAYOUTS:
+            raise ValueError(f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}")
+        self.nested = layout == "nested"
+        self.row = 0 if row is None else row  # read only for the single environment
+        parts: list[tuple[str, AnyArray, bool]] = []
+        for key in OBSERVATION_KEYS:
+            array: AnyArray = getattr(buffers, key)
+            if key == "agent_expertise" and self.nested:
+                array = array.reshape(array.shape[0], -1, NT)
+            if row is None:
+                parts.append((key, array, False))
+            elif key in DISCRETE_KEYS:
+                parts.append((key, array, True))
+            else:
+                parts.append((key, array[row], False))
+        self._parts = tuple(parts)
+
+    def __call__(self) -> dict[str, Any]:
+        row = self.row
+        flat = {key: array.item(row) if scalar else array.copy() for key, array, scalar in self._parts}
+        return _nest(flat) if self.nested else flat
+
+
+@njit(cache=True, inline="always")
+def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
+    """The ticket, clock and time-dependent agent parts of the observation (agents' load and
+    availability are kept current by ``dynamics.refresh_agent``)."""
+    fs, ist, queue, slots, stats = st.floats, st.counts, st.queue, st.slots, st.agent_stats
+    clock = fs[i, F_CLOCK]
+    priority = head_priority(i, st)
+    ist[i, I_HEAD] = priority
+    if priority >= 0:
+        front = ist[i, I_QFRONT + priority]
+        obs.ticket_type[i] = int(queue[i, priority, front, Q_TYPE])
+        obs.ticket_priority[i] = priority
+        obs.ticket_age[i, 0] = min(clock - queue[i, priority, front, Q_ARRIVAL], p.max_ticket_age_hours)
+    else:  # terminated: no ticket left; placeholders
+        obs.ticket_type[i] = 0
+        obs.ticket_priority[i] = 0
+        obs.ticket_age[i, 0] = 0.0
+    obs.queue_size[i] = ist[i, I_QLEN]
+    obs.time_step[i] = ist[i, I_STEP]
+    hour = np.floor(clock)
+    angle = 2.0 * np.pi * (clock - 168.0 * np.floor(clock / 168.0)) / 168.0
+    obs.hour_of_week[i, 0] = np.sin(angle)
+    obs.hour_of_week[i, 1] = np.cos(angle)
+    h = int(hour) % HOURS_PER_WEEK
+    for a in range(st.workload.shape[1]):
+        obs.agent_next_change_hours[i, a] = p.agent_change[a, h] - (clock - hour)
+        obs.agent_change_goes_offline[i, a] = st.online[i, a]
+        n = st.workload[i, a]
+        left = 0.0
+        if n > 0:
+            v = stats[i, A_VWORK, a]
+            if st.online[i, a]:
+                v += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
+            for j in range(n):
+                left += max(slots[i, a, j, S_TARGET] - v, 0.0) * priority_weight(int(slots[i, a, j, S_PRIORITY]), p)
+        obs.agent_remaining_work[i, a] = min(left, p.work_cap)
