@@ -7,6 +7,8 @@ layout (the product brief's) groups the same values; :data:`NESTED` says how.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -98,25 +100,26 @@ class ObservationBuilder:
 
     def __init__(self, buffers: Observation, layout: str, row: int | None = None) -> None:
         if layout not in OBSERVATION_LAYOUTS:
-            raise ValueError(f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}")
+            raise ValueError(
+                f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}"
+            )
         self.nested = layout == "nested"
-        self.row = 0 if row is None else row  # read only for the single environment
-        parts: list[tuple[str, AnyArray, bool]] = []
+        # One bound call per key, prepared once: a copy of a (row) view, or a Python int.
+        getters: list[tuple[str, Callable[[], Any]]] = []
         for key in OBSERVATION_KEYS:
             array: AnyArray = getattr(buffers, key)
             if key == "agent_expertise" and self.nested:
                 array = array.reshape(array.shape[0], -1, NT)
             if row is None:
-                parts.append((key, array, False))
+                getters.append((key, array.copy))
             elif key in DISCRETE_KEYS:
-                parts.append((key, array, True))
+                getters.append((key, partial(array.item, row)))
             else:
-                parts.append((key, array[row], False))
-        self._parts = tuple(parts)
+                getters.append((key, array[row].copy))
+        self._getters = tuple(getters)
 
     def __call__(self) -> dict[str, Any]:
-        row = self.row
-        flat = {key: array.item(row) if scalar else array.copy() for key, array, scalar in self._parts}
+        flat = {key: get() for key, get in self._getters}
         return _nest(flat) if self.nested else flat
 
 
