@@ -36,9 +36,9 @@ browser:
 # Core test modules, also run (1) with the kernels interpreted, so coverage sees inside the
 # compiled functions and any difference between Numba and Python semantics shows, and (2) on the
 # newest Gymnasium (the main venv has the 1.2 series that Ray pins).
-CORE_TESTS := tests/test_dynamics.py tests/test_environment.py tests/test_vector_env.py \
-	tests/test_service.py tests/test_rng.py tests/test_reward.py tests/test_kpis.py \
-	tests/test_correctness.py tests/test_golden_trajectories.py
+CORE_TESTS := tests/core/test_dynamics.py tests/core/test_environment.py tests/core/test_vector_env.py \
+	tests/core/test_service.py tests/core/test_rng.py tests/core/test_reward.py tests/core/test_kpis.py \
+	tests/core/test_correctness.py tests/test_golden_trajectories.py
 VENV_LATEST := .venv-gymnasium-latest
 
 $(VENV_LATEST)/.installed: pyproject.toml
@@ -51,7 +51,7 @@ pytest: $(VENV)/.dev browser $(VENV_LATEST)/.installed
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q $(CORE_TESTS) -k "not sb3" \
 		--cov=rl_environments --cov-append --cov-report=term-missing:skip-covered --cov-fail-under=95
 	$(VENV_LATEST)/bin/python -c "import gymnasium; print('gymnasium', gymnasium.__version__)"
-	$(VENV_LATEST)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_statistics.py -k "not sb3"
+	$(VENV_LATEST)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/core/test_queueing_theory.py -k "not sb3"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

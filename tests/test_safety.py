@@ -2,7 +2,7 @@
 
 One test per finding of the reliability audit (each from its reproduction), then property tests
 that feed random bytes and random nested YAML/JSON to every reader and require a named error or
-success within a time and memory bound. The model-file findings are in ``tests/test_sb3.py``
+success within a time and memory bound. The model-file findings are in ``tests/sb3/test_sb3.py``
 (``test_a_crafted_model_runs_no_code``, ``test_broken_model_files_get_a_named_error``).
 """
 

@@ -1,126 +1,62 @@
-"""Queueing checks against theory (fixed seeds).
-
-With capacity 1 per agent, exponential service of rate mu, equal expertise and every ticket sent
-to an idle agent, the team is an M/M/c queue; the mean wait before assignment is Erlang C's
-``Wq = C(c, a) / (c * mu - lambda)`` with ``a = lambda / mu``.
-"""
+"""Confidence intervals, summaries and the interquartile mean of ``statistics``."""
 
 from __future__ import annotations
 
+import doctest
 import math
 
-import numpy as np
+import pandas as pd
 import pytest
 
-from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingVectorEnv
-from rl_environments.ticket_routing.core.config import WEEKDAYS
-from rl_environments.ticket_routing.core.state import F_SUM_WAIT, I_ASSIGNED, I_RESOLVED, R_HOURS, R_PRIORITY
-from rl_environments.ticket_routing.core.typing import FloatArray
+from rl_environments.ticket_routing import statistics
+from rl_environments.ticket_routing.statistics import mean_ci95, summarize, summary_table, t_quantile_975
 
 
-def erlang_c_wait(c: int, lam: float, mu: float) -> float:
-    a = lam / mu
-    top = a**c / math.factorial(c) * c / (c - a)
-    prob_wait = top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
-    return prob_wait / (c * mu - lam)
+def test_t_quantiles_and_confidence_intervals() -> None:
+    assert t_quantile_975(1) == pytest.approx(12.706)
+    assert t_quantile_975(4) == pytest.approx(2.776)
+    assert t_quantile_975(40) == pytest.approx(2.0211, abs=2e-4)
+    assert t_quantile_975(120) == pytest.approx(1.9799, abs=2e-4)
+    assert t_quantile_975(10**6) == pytest.approx(1.95996, abs=1e-4)
+    with pytest.raises(ValueError, match="dof"):
+        t_quantile_975(0)
+    mean, low, high, n = mean_ci95([1.0, 2.0, 3.0, 4.0, 5.0, math.nan])
+    half = 2.776 * math.sqrt(2.5) / math.sqrt(5)
+    assert (mean, n) == (3.0, 5)
+    assert low == pytest.approx(3.0 - half, abs=1e-3)
+    assert high == pytest.approx(3.0 + half, abs=1e-3)
+    one = mean_ci95([7.0])
+    assert one[0] == 7.0
+    assert math.isnan(one[1])
+    assert one[3] == 1
+    assert math.isnan(mean_ci95([math.nan])[0])
 
 
-def test_erlang_c_formula_reference_value() -> None:
-    assert erlang_c_wait(3, 2.0, 1.0) == pytest.approx(4.0 / 9.0)
-
-
-@pytest.mark.parametrize(("agents", "rate_per_hour", "effort_hours"), [(3, 2.0, 1.0), (5, 3.0, 1.25)])
-def test_mmc_mean_wait_matches_erlang_c(agents: int, rate_per_hour: float, effort_hours: float) -> None:
-    cfg = EnvironmentConfig(
-        num_agents=agents,
-        max_workload=1,
-        max_queue_size=1000,
-        episode_length=40_000,
-        arrivals={"rate_per_day": rate_per_hour * 24.0, "weekly_profile": None},
-        agents={"expertise": [[1.0] * 5] * agents, "shift_hours": 24, "work_days": list(WEEKDAYS)},
-        service={"distribution": "exponential", "base_effort_hours": [effort_hours] * 5},
+def test_summarize_gives_mean_and_ci_per_policy_and_kpi() -> None:
+    episodes = pd.DataFrame(
+        {
+            "policy": ["a", "a", "a", "b", "b", "b"],
+            "episode": [0, 1, 2, 0, 1, 2],
+            "seed": [0, 1, 2, 0, 1, 2],
+            "csat_pct": [80.0, 82.0, 84.0, 60.0, 60.0, 60.0],
+            "sla_compliance_pct_critical": [math.nan, 50.0, 70.0, 10.0, 20.0, 30.0],
+        }
     )
-    n_envs = 8
-    env = TicketRoutingVectorEnv(n_envs, cfg)
-    env.reset(seed=2024)
-    for _ in range(cfg.episode_length - 1):
-        env.step(np.argmax(env.action_masks(), axis=1))  # any idle agent
-    waits = env.sim.state.floats[:, F_SUM_WAIT] / env.sim.state.counts[:, I_ASSIGNED]
-    expected = erlang_c_wait(agents, rate_per_hour, 1.0 / effort_hours)
-    standard_error = waits.std(ddof=1) / math.sqrt(n_envs)
-    # Stated tolerance: 5% of Wq, and the estimate within 4 standard errors (batch means over 8 runs).
-    assert waits.mean() == pytest.approx(expected, rel=0.05)
-    assert abs(waits.mean() - expected) < 4 * standard_error + 1e-9
+    summary = summarize(episodes)
+    assert list(summary.columns) == ["policy", "kpi", "mean", "ci95_low", "ci95_high", "std", "n"]
+    row = summary[(summary["policy"] == "a") & (summary["kpi"] == "csat_pct")].iloc[0]
+    assert row["mean"] == pytest.approx(82.0)
+    assert row["ci95_high"] - row["mean"] == pytest.approx(4.303 * 2.0 / math.sqrt(3), abs=1e-3)
+    nan_row = summary[(summary["policy"] == "a") & (summary["kpi"] == "sla_compliance_pct_critical")].iloc[0]
+    assert nan_row["n"] == 2
+    assert nan_row["mean"] == pytest.approx(60.0)
+    flat = summary[(summary["policy"] == "b") & (summary["kpi"] == "csat_pct")].iloc[0]
+    assert flat["ci95_low"] == flat["ci95_high"] == 60.0
+    table = summary_table(summary, ["csat_pct"])
+    assert list(table.index) == ["a", "b"]
+    with pytest.raises(ValueError, match="unknown KPI 'nope'"):
+        summarize(episodes, ["nope"])
 
 
-def batch_mean_resolution(cfg: EnvironmentConfig, n_envs: int, seed: int) -> FloatArray:
-    """(n_envs, 1 + priorities): mean resolution hours of each environment (one batch each), over
-    all tickets and per priority, after one episode of any-idle-agent routing."""
-    env = TicketRoutingVectorEnv(n_envs, cfg)
-    env.reset(seed=seed)
-    for _ in range(cfg.episode_length - 1):
-        env.step(np.argmax(env.action_masks(), axis=1))
-    sim = env.sim
-    out = np.empty((n_envs, 5))
-    for i in range(n_envs):
-        rec = sim.state.records[i, : int(sim.state.counts[i, I_RESOLVED])].astype(np.float64)
-        out[i, 0] = rec[:, R_HOURS].mean()
-        for k in range(4):
-            out[i, 1 + k] = rec[rec[:, R_PRIORITY] == k, R_HOURS].mean()
-    return out
-
-
-@pytest.mark.parametrize(("distribution", "cv"), [("exponential", 1.0), ("deterministic", 1.0), ("lognormal", 2.0)])
-def test_mg1_processor_sharing_is_insensitive_to_the_service_distribution(distribution: str, cv: float) -> None:
-    """One agent sharing its time equally among open tickets (M/G/1-PS): the mean time in system is
-    ``E[S] / (1 - rho)`` whatever the service distribution. Here E[S] = 1 h, rho = 0.5: 2 h."""
-    cfg = EnvironmentConfig(
-        num_agents=1,
-        max_workload=40,
-        max_queue_size=1000,
-        episode_length=25_000,
-        arrivals={"rate_per_day": 0.5 * 24.0, "weekly_profile": None},
-        agents={"expertise": [[1.0] * 5], "shift_hours": 24, "work_days": list(WEEKDAYS)},
-        service={"distribution": distribution, "cv": cv, "base_effort_hours": [1.0] * 5, "switching_overhead": 0.0},
-    )
-    means = batch_mean_resolution(cfg, 8, seed=99)[:, 0]
-    expected = 1.0 / (1.0 - 0.5)
-    standard_error = means.std(ddof=1) / math.sqrt(len(means))
-    assert means.mean() == pytest.approx(expected, rel=0.05)
-    assert abs(means.mean() - expected) < 4 * standard_error
-
-
-def cobham_waits(c: int, lam: FloatArray, mu: float) -> FloatArray:
-    """Mean wait per class in a non-preemptive priority M/M/c queue with a common service rate
-    (Cobham, 1954): ``W_k = W0 / ((1 - s_{k-1}) (1 - s_k))`` with ``W0 = C(c, a) / (c mu)`` and
-    ``s_k`` the load of classes 0..k."""
-    total = float(lam.sum())
-    w0 = erlang_c_wait(c, total, mu) * (c * mu - total) / (c * mu)  # C(c, a) / (c mu)
-    sigma = np.concatenate([[0.0], np.cumsum(lam) / (c * mu)])
-    return w0 / ((1.0 - sigma[:-1]) * (1.0 - sigma[1:]))
-
-
-def test_cobham_reference_value() -> None:
-    # One class: Cobham's formula is Erlang C's wait.
-    assert cobham_waits(3, np.array([2.0]), 1.0)[0] == pytest.approx(4.0 / 9.0)
-
-
-def test_priority_mmc_waits_match_cobham() -> None:
-    """Three identical agents, one ticket each, most urgent priority first (oldest first within a
-    priority): a non-preemptive priority M/M/3 queue. Time in system per priority = Cobham's wait + 1/mu."""
-    mix = np.array([0.1, 0.2, 0.3, 0.4])
-    lam_total, mu, c = 2.1, 1.0, 3
-    cfg = EnvironmentConfig(
-        num_agents=c,
-        max_workload=1,
-        max_queue_size=1000,
-        episode_length=40_000,
-        arrivals={"rate_per_day": lam_total * 24.0, "weekly_profile": None, "priority_mix": mix.tolist()},
-        agents={"expertise": [[1.0] * 5] * c, "shift_hours": 24, "work_days": list(WEEKDAYS)},
-        service={"distribution": "exponential", "base_effort_hours": [1.0 / mu] * 5},
-    )
-    expected = cobham_waits(c, lam_total * mix, mu) + 1.0 / mu
-    means = batch_mean_resolution(cfg, 8, seed=5)[:, 1:]
-    standard_error = means.std(axis=0, ddof=1) / math.sqrt(len(means))
-    np.testing.assert_array_less(np.abs(means.mean(axis=0) - expected), 4 * standard_error)
-    np.testing.assert_allclose(means.mean(axis=0), expected, rtol=0.05)
+def test_statistics_module_doctest() -> None:
+    assert doctest.testmod(statistics).failed == 0

@@ -33,10 +33,11 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, EnvironmentConfig
+from rl_environments.ticket_routing.core.config import PRIORITIES, EnvironmentConfig
 from rl_environments.ticket_routing.core.params import agent_schedule
+from rl_environments.ticket_routing.core.service import agent_speed
+from rl_environments.ticket_routing.core.state import NT
 
-NUM_TYPES = len(TICKET_TYPES)
 _TIE_BREAK = 1e-6  # random jitter that only breaks exact ties between equal scores
 
 
@@ -108,7 +109,7 @@ class ScorePolicy:
 
 def _expertise(obs: Mapping[str, NDArray[Any]], num_agents: int) -> NDArray[np.float64]:
     """(N, A) expertise of every agent for each row's ticket type."""
-    matrix = np.asarray(obs["agent_expertise"], dtype=np.float64).reshape(-1, num_agents, NUM_TYPES)
+    matrix = np.asarray(obs["agent_expertise"], dtype=np.float64).reshape(-1, num_agents, NT)
     types = np.asarray(obs["ticket_type"], dtype=np.int64).reshape(-1)
     return np.take_along_axis(matrix, types[:, None, None], axis=2)[:, :, 0]
 
@@ -237,7 +238,7 @@ class PrioritySedPolicy(ScorePolicy):
         expertise = _expertise(obs, self.num_agents)
         n = _workload(obs, self.num_agents)
         types = np.asarray(obs["ticket_type"], dtype=np.int64).reshape(-1)
-        speed = self._min_speed + (1.0 - self._min_speed) * expertise
+        speed = agent_speed(expertise, self._min_speed)
         work = self._effort[types][:, None] / speed
         result: NDArray[np.float64] = work * (n + 1.0) * (1.0 + self._switch * n)
         return result
@@ -286,7 +287,7 @@ class ShiftSedPolicy(PrioritySedPolicy):
         """(N, A) wall-clock hours until each row's ticket would be resolved at each agent."""
         n = _workload(obs, self.num_agents)
         types = np.asarray(obs["ticket_type"], dtype=np.int64).reshape(-1)
-        speed = self._min_speed + (1.0 - self._min_speed) * _expertise(obs, self.num_agents)
+        speed = agent_speed(_expertise(obs, self.num_agents), self._min_speed)
         work = self._effort[types][:, None] / speed
         remaining = np.asarray(obs["agent_remaining_work"], dtype=np.float64).reshape(-1, self.num_agents)
         online_needed = (work + np.minimum(remaining, n * work)) * (1.0 + self._switch * n)

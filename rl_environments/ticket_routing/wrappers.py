@@ -28,9 +28,8 @@ from gymnasium import spaces
 
 from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, EnvironmentConfig
 from rl_environments.ticket_routing.core.params import remaining_work_cap
+from rl_environments.ticket_routing.core.state import NP, NT
 from rl_environments.ticket_routing.core.typing import BoolArray, Float32Array
-
-NT, NP = len(TICKET_TYPES), len(PRIORITIES)
 
 
 def ticket_expertise(ticket_type: Any, agent_expertise: Any) -> Float32Array:

@@ -262,8 +262,8 @@ def arrive(i: int, st: State, p: Params, comps: FloatArray) -> None:
 def online_until(p: Params, a: int, t: float) -> float:
     """Agent ``a``'s scheduled online hours from clock 0 to ``t``."""
     hour = np.floor(t)
-    weeks = np.floor(hour / 168.0)
-    h = int(hour - weeks * 168.0)
+    weeks = np.floor(hour / HOURS_PER_WEEK)
+    h = int(hour - weeks * HOURS_PER_WEEK)
     return weeks * p.online_cum[a, HOURS_PER_WEEK] + p.online_cum[a, h] + (t - hour) * p.schedule[a, h]
 
 

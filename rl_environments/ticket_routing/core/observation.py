@@ -100,9 +100,7 @@ class ObservationBuilder:
 
     def __init__(self, buffers: Observation, layout: str, row: int | None = None) -> None:
         if layout not in OBSERVATION_LAYOUTS:
-            raise ValueError(
-                f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}"
-            )
+            raise ValueError(f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}")
         self.nested = layout == "nested"
         # One bound call per key, prepared once: a copy of a (row) view, or a Python int.
         getters: list[tuple[str, Callable[[], Any]]] = []
@@ -143,7 +141,7 @@ def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
     obs.queue_size[i] = ist[i, I_QLEN]
     obs.time_step[i] = ist[i, I_STEP]
     hour = np.floor(clock)
-    angle = 2.0 * np.pi * (clock - 168.0 * np.floor(clock / 168.0)) / 168.0
+    angle = 2.0 * np.pi * (clock - HOURS_PER_WEEK * np.floor(clock / HOURS_PER_WEEK)) / HOURS_PER_WEEK
     obs.hour_of_week[i, 0] = np.sin(angle)
     obs.hour_of_week[i, 1] = np.cos(angle)
     h = int(hour) % HOURS_PER_WEEK

@@ -85,7 +85,7 @@ class Params(NamedTuple):
     work_cap: float  # upper bound of the remaining-work observation (work-hours)
 
 
-def _values(field: object) -> FloatArray:
+def _values(field: tuple[float, ...]) -> FloatArray:
     """A validated per-type or per-priority config field (a tuple after validation) as an array."""
     return np.asarray(field, dtype=np.float64)
 

@@ -10,6 +10,8 @@ expertise ``e`` on type ``k``.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 
 from rl_environments.ticket_routing.core.params import Params
@@ -41,12 +43,17 @@ def draw_expertise(rng: UIntArray, out: FloatArray, p: Params) -> None:
             out[a, order[j]] = spec_lo + (spec_hi - spec_lo) * uniform(rng)
 
 
-@njit(cache=True, inline="always")
-def agent_speed(expertise: float, min_speed: float) -> float:
-    """Relative speed of an agent with ``expertise`` on a ticket type: ``min_speed + (1 - min_speed) * e``.
+SpeedT = TypeVar("SpeedT", float, FloatArray)
 
-    The one definition of the speed formula (the rules, the planner and the log fitting use it too)."""
+
+def agent_speed(expertise: SpeedT, min_speed: float) -> SpeedT:
+    """Relative speed of an agent with ``expertise`` on a ticket type: ``min_speed + (1 - min_speed) * e``
+    (a float or an array). The one definition of the speed formula: the kernels compile it, and the
+    rules and the log fitting call it."""
     return min_speed + (1.0 - min_speed) * expertise
+
+
+_agent_speed = njit(cache=True, inline="always")(agent_speed)
 
 
 @njit(cache=True, inline="always")
@@ -59,7 +66,7 @@ def sample_work(rng: UIntArray, ticket_type: int, expertise: float, p: Params) -
         x = np.exp(p.service_log_mu + p.service_log_sigma * standard_normal(rng))
     else:
         x = 1.0
-    return p.service_base_effort_hours[ticket_type] * x / agent_speed(expertise, p.service_min_speed)
+    return p.service_base_effort_hours[ticket_type] * x / _agent_speed(expertise, p.service_min_speed)
 
 
 @njit(cache=True, inline="always")

@@ -15,6 +15,7 @@ import yaml
 
 from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, WEEKDAYS, EnvironmentConfig
 from rl_environments.ticket_routing.core.params import agent_schedule, weekly_intensity
+from rl_environments.ticket_routing.core.service import agent_speed
 from rl_environments.ticket_routing.core.state import HOURS_PER_WEEK
 from rl_environments.ticket_routing.traces.errors import FitError
 from rl_environments.ticket_routing.traces.log import HOUR, TicketLog
@@ -239,7 +240,7 @@ def estimate_scenario(
     else:
         k = agents.specialties_per_agent / len(TICKET_TYPES)
         mean_expertise = k * float(np.mean(agents.specialist_range)) + (1 - k) * float(np.mean(agents.expertise_range))
-    speed = base.service.min_speed + (1.0 - base.service.min_speed) * mean_expertise
+    speed = agent_speed(mean_expertise, base.service.min_speed)
     team_fit = fit_team(log.activity, lo, hi) if from_log else None
     effort = base.service.base_effort_hours
     effort_n: dict[str, int] = {}

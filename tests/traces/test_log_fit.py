@@ -12,7 +12,7 @@ from rl_environments.ticket_routing.cli import main
 from rl_environments.ticket_routing.traces import ColumnMapping, MappingError, TicketLog, estimate_scenario
 from rl_environments.ticket_routing.traces.check import check_fit, check_text
 from rl_environments.ticket_routing.traces.team import MIN_SAMPLE, fit_team
-from tests.test_traces_events import EVENTS, MONDAY, event_log
+from tests.traces.test_log_events import EVENTS, MONDAY, event_log
 
 HUMANS = ColumnMapping.from_dict({**EVENTS, "na_values": ["batch"]})  # the nightly closer is not a person
 
@@ -86,7 +86,7 @@ def test_no_activity_no_team_fit() -> None:
 
 
 def test_uci_team_is_fitted_from_the_resolvers() -> None:
-    from tests.test_traces import UCI_ZIP
+    from tests.traces.test_traces import UCI_ZIP
 
     if not UCI_ZIP.is_file():
         pytest.skip(f"UCI incident log not found at {UCI_ZIP}")

@@ -43,9 +43,9 @@ from rl_environments.ticket_routing.traces import (
     offline_backlog,
 )
 from rl_environments.ticket_routing.traces.fitting import _rounded_mix
-from tests.trace_helpers import log_weekday_weekend_ratio, simulate_arrivals
+from tests.traces.helpers import log_weekday_weekend_ratio, simulate_arrivals
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # CI has ``shared/`` beside the clone; TICKET_ROUTING_SHARED_DATA points elsewhere (a worktree, say).
 SHARED_DATA = Path(os.environ.get("TICKET_ROUTING_SHARED_DATA", REPO.parent / "shared" / "data"))
 UCI_ZIP = SHARED_DATA / "uci-incident-log" / "incident_event_log.csv.zip"

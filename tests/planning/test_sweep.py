@@ -245,7 +245,7 @@ def test_the_package_does_not_import_ray() -> None:
         "import sys, rl_environments.ticket_routing.planning, rl_environments.ticket_routing.cli;"
         "assert 'ray' not in sys.modules, 'ray imported'"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 # ----------------------------------------------------------------------------- the sweep command and charts

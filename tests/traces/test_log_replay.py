@@ -9,7 +9,7 @@ import pytest
 
 from rl_environments.ticket_routing.cli import main
 from rl_environments.ticket_routing.traces import TicketLog, active_window, load_replay
-from tests.test_traces import simple_frame
+from tests.traces.test_traces import simple_frame
 
 
 def sparse_tailed(tmp_path: Path) -> Path:

@@ -10,8 +10,8 @@ import pytest
 from rl_environments.ticket_routing.cli import main
 from rl_environments.ticket_routing.traces import ColumnMapping, TicketLog
 from rl_environments.ticket_routing.traces.inspection import inspect_log
-from tests.test_traces import UCI_ZIP
-from tests.test_traces_events import XES, event_log
+from tests.traces.test_log_events import XES, event_log
+from tests.traces.test_traces import UCI_ZIP
 
 
 def test_inspect_an_event_log_and_use_its_skeleton(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
