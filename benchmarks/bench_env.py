@@ -173,7 +173,8 @@ def main() -> None:
     print("\n## Memory and reset")
     n = 1024
     native = TicketRoutingVectorEnv(n)
-    arrays = [v for v in vars(native.sim).values() if isinstance(v, np.ndarray)]
+    sim = native.sim
+    arrays = [*sim.state, *sim.obs, *sim.out]  # the per-environment records (Params are shared)
     per_env_kib = sum(a.nbytes for a in arrays) / n / 1024
     print(f"native vector env state: {per_env_kib:.1f} KiB per environment (N={n})")
     gc.collect()

@@ -50,35 +50,91 @@ class SimulationBudgetError(RuntimeError):
         )
 
 
-# A kernel call converts every array of its arguments from Python (about 0.1 us each, some 40
-# arrays). A StructRef holding the Kernel record crosses that boundary as one pointer, so the
-# single environment's step does not pay for it; the kernels read the same named record.
-@structref.register
-class _KernelRefType(types.StructRef):
+# Inside the kernels the records are Numba StructRefs: one reference-counted pointer each. A
+# NamedTuple of arrays passed to an inlined helper updates the reference count of every array it
+# holds (some 40 atomic operations per call, in loops over agents), which made steps several
+# times slower; a StructRef costs one. A kernel call also converts one pointer instead of every
+# array. The kernels read fields by the same names either way, so with NUMBA_DISABLE_JIT they are
+# given the NamedTuples themselves.
+class _RefType(types.StructRef):
     def preprocess_fields(self, fields: Any) -> Any:
         return tuple((name, types.unliteral(typ)) for name, typ in fields)  # type: ignore[no-untyped-call]
 
 
+@structref.register
+class _StateRefType(_RefType):
+    pass
+
+
+@structref.register
+class _ParamsRefType(_RefType):
+    pass
+
+
+@structref.register
+class _ObservationRefType(_RefType):
+    pass
+
+
+@structref.register
+class _OutputsRefType(_RefType):
+    pass
+
+
+@structref.register
+class _KernelRefType(_RefType):
+    pass
+
+
+class _StateRef(structref.StructRefProxy):
+    """:class:`State` as the kernels see it."""
+
+
+class _ParamsRef(structref.StructRefProxy):
+    """:class:`Params` as the kernels see it."""
+
+
+class _ObservationRef(structref.StructRefProxy):
+    """:class:`Observation` as the kernels see it."""
+
+
+class _OutputsRef(structref.StructRefProxy):
+    """:class:`StepOutputs` as the kernels see it."""
+
+
 class _KernelRef(structref.StructRefProxy):
-    """A compiled handle on a :class:`Kernel` record (only used when Numba compiles)."""
+    """:class:`Kernel` as the kernels see it."""
 
 
-structref.define_proxy(_KernelRef, _KernelRefType, list(Kernel._fields))  # type: ignore[no-untyped-call]
+for _proxy, _type, _record in (
+    (_StateRef, _StateRefType, State),
+    (_ParamsRef, _ParamsRefType, Params),
+    (_ObservationRef, _ObservationRefType, Observation),
+    (_OutputsRef, _OutputsRefType, StepOutputs),
+    (_KernelRef, _KernelRefType, Kernel),
+):
+    structref.define_proxy(_proxy, _type, list(_record._fields))  # type: ignore[no-untyped-call]
 
 
 @njit(cache=True)
 def _kernel_ref(state: State, params: Params, obs: Observation, out: StepOutputs) -> Any:
-    return _KernelRef(state, params, obs, out)  # type: ignore[no-untyped-call]
+    """The four records as StructRefs (compiled once and cached on disk, like the kernels)."""
+    return _KernelRef(  # type: ignore[no-untyped-call]
+        _StateRef(*state),  # type: ignore[no-untyped-call]
+        _ParamsRef(*params),  # type: ignore[no-untyped-call]
+        _ObservationRef(*obs),  # type: ignore[no-untyped-call]
+        _OutputsRef(*out),  # type: ignore[no-untyped-call]
+    )
 
 
 @njit(cache=True, nogil=True)
 def _step_ref(actions: IntArray, ref: Any) -> int:
-    return step_batch(actions, Kernel(ref.state, ref.params, ref.obs, ref.out))
+    return step_batch(actions, ref)
 
 
 @njit(cache=True)
 def _reset_ref(which: BoolArray, ref: Any) -> int:
-    return reset_batch(which, Kernel(ref.state, ref.params, ref.obs, ref.out))
+    return reset_batch(which, ref)
 
 
 def _handle(kernel: Kernel) -> Any:
