@@ -10,7 +10,7 @@ import pytest
 
 from rl_environments.ticket_routing import EnvironmentConfig
 from rl_environments.ticket_routing.core import safe_yaml
-from rl_environments.ticket_routing.core.safe_yaml import DataFileError, load_data, load_json, load_yaml, preview
+from rl_environments.ticket_routing.core.safe_yaml import DataFileError, load_json, load_yaml, preview
 
 # The classic "billion laughs": 9 levels of 9 aliases expand 490 bytes into 9**9 strings.
 BILLION_LAUGHS = "\n".join(
@@ -109,15 +109,13 @@ def test_size_limit_and_file_problems(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match=r"is a directory, not a file"):
         load_yaml(tmp_path)
     with pytest.raises(DataFileError, match=r"missing.json: file not found"):
-        load_data(tmp_path / "missing.json")
+        load_json(tmp_path / "missing.json")
     (tmp_path / "latin1.yaml").write_bytes("a: caf\xe9".encode("latin-1"))
     with pytest.raises(DataFileError, match=r"not UTF-8 text \(byte 6\)"):
         load_yaml(tmp_path / "latin1.yaml")
     (tmp_path / "ok.json").write_text('{"a": [1, 2.5, "x", null, true]}')
-    assert load_data(tmp_path / "ok.json") == {"a": [1, 2.5, "x", None, True]}
-    assert load_data("a: 1", kind="yaml") == {"a": 1}
-    with pytest.raises(DataFileError, match="unknown format"):
-        load_data("a: 1", kind="toml")
+    assert load_json(tmp_path / "ok.json") == {"a": [1, 2.5, "x", None, True]}
+    assert load_yaml("a: 1") == {"a": 1}
     with pytest.raises(DataFileError, match=r"4300 digits"):
         load_yaml("a: " + "9" * 5000)
     with pytest.raises(DataFileError, match=r"4300 digits"):

@@ -36,7 +36,6 @@ from rl_environments.ticket_routing.traces import (
     UnknownPriorityError,
     WindowError,
     active_window,
-    config_changes,
     estimate_scenario,
     fit_scenario,
     load_replay,
@@ -575,7 +574,7 @@ def test_rounded_mix_and_config_changes_round_trip(tmp_path: Path) -> None:
     assert sum(mix) == pytest.approx(1.0, abs=1e-12)
     assert max(mix) == pytest.approx(0.3334)
     cfg = EnvironmentConfig().replace(num_agents=3, arrivals={"rate_per_day": 12.5})
-    assert config_changes(cfg) == {"num_agents": 3, "arrivals": {"rate_per_day": 12.5}}
+    assert cfg.changes() == {"num_agents": 3, "arrivals": {"rate_per_day": 12.5}}
     assert cfg.diff() == ["num_agents", "arrivals.rate_per_day"]
     assert cfg.diff(cfg) == []
     assert EnvironmentConfig().diff(cfg) == ["num_agents", "arrivals.rate_per_day"]
@@ -642,7 +641,7 @@ def test_service_desk_preset_lists_only_changes_and_runs() -> None:
     path = REPO / "rl_environments/ticket_routing/config/presets/service_desk.yaml"
     changes = yaml.safe_load(path.read_text(encoding="utf-8"))
     preset = EnvironmentConfig.preset("service_desk")
-    assert changes == config_changes(preset)
+    assert changes == preset.changes()
     assert set(changes["arrivals"]) == {"rate_per_day", "type_mix", "priority_mix", "weekly_profile"}
     env = TicketRoutingEnv(preset)
     env.reset(seed=0)

@@ -38,7 +38,6 @@ __all__ = [
     "MAX_DEPTH",
     "PREVIEW_CHARS",
     "DataFileError",
-    "load_data",
     "load_json",
     "load_yaml",
     "load_yaml_mapping",
@@ -277,24 +276,6 @@ def load_json(
         raise DataFileError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except (ValueError, RecursionError) as exc:
         raise DataFileError(f"{name}: cannot read a value: {_bounded(str(exc))}") from None
-
-
-def load_data(
-    data: str | bytes | Path,
-    source: str | None = None,
-    *,
-    kind: str | None = None,
-    max_bytes: int = MAX_BYTES,
-) -> Any:
-    """JSON if ``kind == "json"`` or the name ends in ``.json``, YAML otherwise."""
-    name = source or (str(data) if isinstance(data, Path) else "<text>")
-    if kind is None:
-        kind = "json" if name.lower().endswith(".json") else "yaml"
-    if kind == "json":
-        return load_json(data, name, max_bytes=max_bytes)
-    if kind == "yaml":
-        return load_yaml(data, name, max_bytes=max_bytes)
-    raise DataFileError(f"{name}: unknown format {preview(kind)}; expected json or yaml")
 
 
 # --------------------------------------------------------------------------- files and text

@@ -46,7 +46,6 @@ from rl_environments.ticket_routing.traces.errors import (
 from rl_environments.ticket_routing.traces.fitting import (
     ScenarioFit,
     active_window,
-    config_changes,
     estimate_scenario,
     fit_scenario,
     offline_backlog,
@@ -84,7 +83,6 @@ __all__ = [
     "WindowError",
     "active_window",
     "check_fit",
-    "config_changes",
     "estimate_scenario",
     "fit_scenario",
     "hour_of_week",

@@ -120,12 +120,6 @@ def _mix_text(names: tuple[str, ...], mix: tuple[float, ...], counts: Mapping[st
     return ", ".join(f"{k} {v:.4f} (n = {counts[k]:,})" for k, v in zip(names, mix, strict=True))
 
 
-def config_changes(config: EnvironmentConfig, base: EnvironmentConfig | None = None) -> dict[str, Any]:
-    """The entries of ``config.to_dict()`` that differ from ``base`` (default: the defaults):
-    :meth:`.EnvironmentConfig.changes`, under the name the ``traces`` package has always exported."""
-    return config.changes(base)
-
-
 def _rounded_mix(counts: np.ndarray, digits: int = 4) -> list[float]:
     """Shares rounded to ``digits`` that still sum to exactly 1 (the largest absorbs the rounding)."""
     shares = counts / counts.sum()
