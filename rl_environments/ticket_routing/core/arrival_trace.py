@@ -84,5 +84,5 @@ class ArrivalTrace:
         return int(self.times_hours.size)
 
     def as_array(self) -> FloatArray:
-        """(T, 3) float array: time, type index, priority index."""
+        """(T, 3) float array: time, type index, priority index (``state.TRACE_FIELDS``)."""
         return np.stack([self.times_hours, self.types.astype(np.float64), self.priorities.astype(np.float64)], axis=1)

@@ -12,7 +12,7 @@ import numpy as np
 
 from rl_environments.ticket_routing.core.params import Params
 from rl_environments.ticket_routing.core.rng import categorical, exponential, uniform
-from rl_environments.ticket_routing.core.state import HOURS_PER_WEEK
+from rl_environments.ticket_routing.core.state import HOURS_PER_WEEK, T_HOURS
 from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray, njit
 
 
@@ -42,7 +42,7 @@ def trace_arrival_time(trace: FloatArray, index: int, shift: float, start: float
     """Absolute time of trace entry ``index`` (inf once a non-looping trace is exhausted)."""
     if index >= trace.shape[0]:
         return np.inf
-    return start + shift + trace[index, 0]
+    return start + shift + trace[index, T_HOURS]
 
 
 @njit(cache=True, inline="always")

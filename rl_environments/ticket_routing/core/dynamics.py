@@ -74,6 +74,8 @@ from rl_environments.ticket_routing.core.state import (
     S_TYPE,
     SCENARIO_STREAM,
     SERVICE_STREAM,
+    T_PRIORITY,
+    T_TYPE,
     Observation,
     State,
 )
@@ -235,7 +237,7 @@ def arrive(i: int, st: State, p: Params, comps: FloatArray) -> None:
     clock = fs[i, F_CLOCK]
     if p.trace_mode > 0:
         idx = ist[i, I_TRACE_INDEX]
-        ticket_type, priority = int(p.trace[idx, 1]), int(p.trace[idx, 2])
+        ticket_type, priority = int(p.trace[idx, T_TYPE]), int(p.trace[idx, T_PRIORITY])
         idx, shift = advance_trace(idx, fs[i, F_TRACE_SHIFT], p)
         ist[i, I_TRACE_INDEX] = idx
         fs[i, F_TRACE_SHIFT] = shift

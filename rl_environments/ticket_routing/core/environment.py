@@ -252,6 +252,8 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         """``action`` as an agent index, or a ``ValueError`` saying it is not in the action space
         (any integer type, including NumPy's and 0-d arrays; never a float, bool, inf or NaN)."""
         n = self.config.num_agents
+        if (type(action) is int or type(action) is np.int64) and 0 <= action < n:
+            return int(action)  # the common case, checked first
         value = action.item() if isinstance(action, np.ndarray) and action.shape == () else action
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) < n:
             raise ValueError(
@@ -309,14 +311,18 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_viewer"] = None
-        del state["_observation"], state["_mask"]
+        for key in ("_observation", "_mask", "_components", "_counters"):
+            del state[key]
         return state
 
     # ----------------------------------------------------------------- helpers
     def _bind_rows(self) -> None:
         """The observation builder and mask view of this env's row (rebuilt whenever the buffers change)."""
-        self._observation = ObservationBuilder(self.sim.obs, self.observation_layout, row=0)
-        self._mask = self.sim.obs.action_mask[0]
+        sim = self.sim
+        self._observation = ObservationBuilder(sim.obs, self.observation_layout, row=0)
+        self._mask = sim.obs.action_mask[0]
+        self._components = sim.out.components[0]
+        self._counters = sim.state.counts[0, : len(COUNT_KPIS)]  # the ticket counters lead the row
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -326,9 +332,9 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         sim = self.sim
         return {
             "action_mask": self._mask.copy(),
-            "reward_components": dict(zip(REWARD_COMPONENTS, sim.out.components.tolist()[0])),  # noqa: B905
+            "reward_components": dict(zip(REWARD_COMPONENTS, self._components.tolist(), strict=True)),
             "clock_hours": sim.state.floats.item(0, F_CLOCK),
-            "kpis": dict(zip(COUNT_KPIS, sim.state.counts.tolist()[0])),  # noqa: B905 (the counters lead the row)
+            "kpis": dict(zip(COUNT_KPIS, self._counters.tolist(), strict=True)),
         }
 
     # ----------------------------------------------------------------- views for people

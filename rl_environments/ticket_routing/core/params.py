@@ -12,7 +12,7 @@ from rl_environments.ticket_routing.core.config import (
     WEEKDAYS,
     EnvironmentConfig,
 )
-from rl_environments.ticket_routing.core.state import HOURS_PER_WEEK, NT
+from rl_environments.ticket_routing.core.state import HOURS_PER_WEEK, NT, TRACE_FIELDS, width
 from rl_environments.ticket_routing.core.typing import BoolArray, FloatArray
 
 # A step (or reset) of one environment may process at most EVENT_WORK_BUDGET // num_agents events
@@ -175,7 +175,7 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
     schedule = agent_schedule(config)
     online_cum = np.zeros((config.num_agents, HOURS_PER_WEEK + 1))
     online_cum[:, 1:] = np.cumsum(schedule, axis=1)
-    trace_mode, trace_period, trace_arr = 0, 0.0, np.zeros((0, 3))
+    trace_mode, trace_period, trace_arr = 0, 0.0, np.zeros((0, width(TRACE_FIELDS)))
     if trace is not None:
         trace_arr = trace.as_array()
         trace_mode = 2 if trace.loop else 1

@@ -160,6 +160,10 @@ NUM_A = width(AGENT_FIELDS)
 RECORD_FIELDS: Fields = (("hours", 1), ("priority", 1), ("satisfied", 1), ("agent", 1))
 R_HOURS, R_PRIORITY, R_SATISFIED, R_AGENT = offsets(RECORD_FIELDS).values()
 
+# Replayed arrivals (Params.trace): trace[k, field], in arrival order; ArrivalTrace.as_array builds it.
+TRACE_FIELDS: Fields = (("hours", 1), ("type", 1), ("priority", 1))
+T_HOURS, T_TYPE, T_PRIORITY = offsets(TRACE_FIELDS).values()
+
 # Random streams per environment: the scenario (expertise, arrivals) never depends on the
 # actions, so every policy sees the same tickets for the same seed (common random numbers);
 # service times and CSAT draws come from the second stream.
