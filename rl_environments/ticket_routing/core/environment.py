@@ -332,9 +332,10 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         sim = self.sim
         return {
             "action_mask": self._mask.copy(),
-            "reward_components": dict(zip(REWARD_COMPONENTS, self._components.tolist(), strict=True)),
+            # zip(strict=True) would check lengths fixed at construction, at 0.4 us per call
+            "reward_components": dict(zip(REWARD_COMPONENTS, self._components.tolist())),  # noqa: B905
             "clock_hours": sim.state.floats.item(0, F_CLOCK),
-            "kpis": dict(zip(COUNT_KPIS, self._counters.tolist(), strict=True)),
+            "kpis": dict(zip(COUNT_KPIS, self._counters.tolist())),  # noqa: B905
         }
 
     # ----------------------------------------------------------------- views for people
