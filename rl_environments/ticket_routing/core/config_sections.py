@@ -427,16 +427,7 @@ class RewardConfig(ConfigSection):
     _named: ClassVar[dict[str, tuple[str, ...]]] = {"priority_multipliers": PRIORITIES}
 
     def __post_init__(self) -> None:
-        for name in (
-            "assignment",
-            "expertise",
-            "resolution",
-            "imbalance",
-            "invalid_action",
-            "rejection",
-            "holding",
-            "sla_breach",
-        ):
+        for name in REWARD_COMPONENTS:  # each component has a weight of the same name
             store(self, name, in_range(f"reward.{name}", getattr(self, name), 0.0, 1e6))
         store(
             self,

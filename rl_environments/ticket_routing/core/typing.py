@@ -16,7 +16,6 @@ Int8Array = NDArray[np.int8]
 UIntArray = NDArray[np.uint64]
 BoolArray = NDArray[np.bool_]
 AnyArray = NDArray[Any]
-ArrayTuple = tuple[AnyArray, ...]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
