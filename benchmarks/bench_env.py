@@ -15,33 +15,16 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
-import numba
 import numpy as np
+from machine import describe  # benchmarks/machine.py (the scripts run from this folder)
 
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown cpu"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, Numba {numba.__version__}, Gymnasium {gym.__version__}"
-    )
 
 
 def rss_mib() -> float:
@@ -126,7 +109,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats for the single-env medians")
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
-    print(f"machine: {machine()}")
+    print(f"machine: {describe(f', Gymnasium {gym.__version__}')}")
     print(f"default config: {EnvironmentConfig().num_agents} agents, max_workload {EnvironmentConfig().max_workload}")
 
     steps = int(50_000 * scale)

@@ -13,41 +13,18 @@ serial run, and checks that every backend produced exactly the same results.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import numba
-import numpy as np
 import pandas as pd
+from machine import describe  # benchmarks/machine.py (the scripts run from this folder)
 
 from rl_environments.ticket_routing import EnvironmentConfig
 from rl_environments.ticket_routing.planning.backends import Backend, ProcessBackend, RayBackend, SerialBackend
 from rl_environments.ticket_routing.planning.sweep import Param, SweepSpec, run_sweep
 from rl_environments.ticket_routing.planning.tasks import Task
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown cpu"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        load = ", load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    except OSError:
-        load = ""
-    return (
-        f"{cpu}, {os.cpu_count()} cores{load}, {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, NumPy {np.__version__}, Numba {numba.__version__}"
-    )
 
 
 def make_backend(name: str, workers: int) -> Backend:
@@ -74,7 +51,7 @@ def main() -> None:
     spec = SweepSpec(
         base, (Param("num_agents", sizes), Param("arrivals.rate_per_day", rates)), ("skill_load",), seeds=10, seed=0
     )
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(
         f"grid: {len(sizes)} team sizes x {len(rates)} arrival rates x {spec.seeds} seeds = {spec.num_cells} cells "
         f"({len(spec.configs)} tasks of {spec.seeds} episodes), skill_load, {args.episode_length} decisions per "

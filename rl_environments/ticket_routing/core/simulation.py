@@ -127,16 +127,6 @@ def _kernel_ref(state: State, params: Params, obs: Observation, out: StepOutputs
     )
 
 
-@njit(cache=True, nogil=True)
-def _step_ref(actions: IntArray, ref: Any) -> int:
-    return step_batch(actions, ref)
-
-
-@njit(cache=True)
-def _reset_ref(which: BoolArray, ref: Any) -> int:
-    return reset_batch(which, ref)
-
-
 def _handle(kernel: Kernel) -> Any:
     """What the entry points take: a StructRef when Numba compiles, else the record itself."""
     if getattr(numba.config, "DISABLE_JIT", False):
@@ -187,7 +177,7 @@ class Simulation:
     def _bind(self) -> None:
         self._kernel = Kernel(self.state, self.params, self.obs, self.out)
         self._handle = _handle(self._kernel)
-        self._step: Any = _step_ref
+        self._step: Any = step_batch
         self._blocks: list[tuple[slice, Any]] = []
         self._pool: ThreadPoolExecutor | None = None
         blocks = min(self.threads, self.num_envs)
@@ -227,7 +217,7 @@ class Simulation:
 
     def reset(self, which: BoolArray) -> None:
         """Start new episodes in the environments selected by ``which``."""
-        over = _reset_ref(which, self._handle)
+        over = reset_batch(which, self._handle)
         self.out.reward[which] = 0.0
         self.out.terminated[which] = False
         self.out.truncated[which] = False
@@ -242,8 +232,8 @@ class Simulation:
             over = sum(future.result() for future in futures)
         else:
             over = self._step(actions, self._handle)
-        if self._step is _step_ref:
-            self._step = _direct_entry(_step_ref)
+        if self._step is step_batch:
+            self._step = _direct_entry(step_batch)
         if over:
             self._over_budget("step")
 
