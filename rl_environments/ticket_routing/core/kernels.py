@@ -157,10 +157,10 @@ def _assign(i: int, action: int, priority: int, st: State, p: Params, obs: Obser
     work = sample_work(st.rng[i, SERVICE_STREAM], ticket_type, e, p)
     target = stats[i, A_VWORK, action] + work / weight
     stats[i, A_WEIGHT, action] += weight
-    slots[i, action, n, S_TARGET] = target
-    slots[i, action, n, S_ARRIVAL] = arrival
-    slots[i, action, n, S_TYPE] = ticket_type
-    slots[i, action, n, S_PRIORITY] = priority
+    slots[i, S_TARGET, action, n] = target
+    slots[i, S_ARRIVAL, action, n] = arrival
+    slots[i, S_TYPE, action, n] = ticket_type
+    slots[i, S_PRIORITY, action, n] = priority
     stats[i, A_NEXT_TARGET, action] = min(stats[i, A_NEXT_TARGET, action], target)
     st.workload[i, action] = n + 1
     schedule_done(i, action, st, p)

@@ -95,11 +95,11 @@ def open_tickets(sim: Simulation, rows: IntArray) -> tuple[FloatArray, FloatArra
     count = ist[:, I_QCOUNT : I_QCOUNT + num_p][:, :, None]
     queued = (slot - front) % size < count
     waiting = np.where(queued, clock[:, None, None] - queue[:, :, :, Q_ARRIVAL], np.nan)
-    slots = sim.state.slots[rows]  # (n, A, K, field)
-    held = np.arange(slots.shape[2])[None, None, :] < sim.state.workload[rows][:, :, None]
-    flat = slots.shape[1] * slots.shape[2]
-    age = np.where(held, clock[:, None, None] - slots[:, :, :, S_ARRIVAL], np.nan).reshape(len(rows), flat)
-    prio = slots[:, :, :, S_PRIORITY].reshape(len(rows), flat)
+    slots = sim.state.slots[rows]  # (n, field, A, K)
+    held = np.arange(slots.shape[3])[None, None, :] < sim.state.workload[rows][:, :, None]
+    flat = slots.shape[2] * slots.shape[3]
+    age = np.where(held, clock[:, None, None] - slots[:, S_ARRIVAL], np.nan).reshape(len(rows), flat)
+    prio = slots[:, S_PRIORITY].reshape(len(rows), flat)
     in_service = np.stack([np.where(prio == k, age, np.nan) for k in range(num_p)], axis=1)
     return waiting, in_service
 

@@ -154,6 +154,10 @@ def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
             v = stats[i, A_VWORK, a]
             if st.online[i, a]:
                 v += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
-            for j in range(n):
-                left += max(slots[i, a, j, S_TARGET] - v, 0.0) * priority_weight(int(slots[i, a, j, S_PRIORITY]), p)
+            if p.service_unit_weights:  # the same sum without reading priorities (x * 1.0 == x)
+                for j in range(n):
+                    left += max(slots[i, S_TARGET, a, j] - v, 0.0)
+            else:
+                for j in range(n):
+                    left += max(slots[i, S_TARGET, a, j] - v, 0.0) * priority_weight(int(slots[i, S_PRIORITY, a, j]), p)
         obs.agent_remaining_work[i, a] = min(left, p.work_cap)

@@ -46,6 +46,7 @@ class Params(NamedTuple):
     service_log_sigma: float
     service_min_speed: float
     service_priority_weights: FloatArray  # (NP,) attention weights by priority
+    service_unit_weights: bool  # every priority weight is 1 (weighted sums need not read priorities)
     service_rate_table: FloatArray  # (max_workload + 1,) an agent's total service rate, by load
     # agents
     agents_expertise_low: float
@@ -196,6 +197,7 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
         service_log_sigma=float(np.sqrt(sigma2)),
         service_min_speed=float(service.min_speed),
         service_priority_weights=_values(service.priority_weights),
+        service_unit_weights=all(w == 1.0 for w in _values(service.priority_weights)),
         service_rate_table=rate_table,
         agents_expertise_low=float(agents.expertise_range[0]),
         agents_expertise_high=float(agents.expertise_range[1]),
@@ -230,8 +232,3 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
         event_budget=event_budget(config.num_agents),
         work_cap=remaining_work_cap(config),
     )
-
-
-def params_copy(params: Params) -> Params:
-    """The same parameters with private copies of every array (for a worker thread)."""
-    return Params._make(value.copy() if isinstance(value, np.ndarray) else value for value in params)

@@ -11,11 +11,12 @@ import numba
 import numpy as np
 from numba.core import types
 from numba.experimental import structref
+from numba.extending import intrinsic
 
 from rl_environments.ticket_routing.core.arrival_trace import ArrivalTrace
 from rl_environments.ticket_routing.core.config import EnvironmentConfig
 from rl_environments.ticket_routing.core.kernels import Kernel, reset_batch, step_batch
-from rl_environments.ticket_routing.core.params import Params, compile_params, params_copy
+from rl_environments.ticket_routing.core.params import Params, compile_params
 from rl_environments.ticket_routing.core.rng import seed_states
 from rl_environments.ticket_routing.core.state import (
     I_DONE,
@@ -53,9 +54,10 @@ class SimulationBudgetError(RuntimeError):
 # Inside the kernels the records are Numba StructRefs: one reference-counted pointer each. A
 # NamedTuple of arrays passed to an inlined helper updates the reference count of every array it
 # holds (some 40 atomic operations per call, in loops over agents), which made steps several
-# times slower; a StructRef costs one. A kernel call also converts one pointer instead of every
-# array. The kernels read fields by the same names either way, so with NUMBA_DISABLE_JIT they are
-# given the NamedTuples themselves.
+# times slower; a StructRef costs one. The arrays inside are unmanaged views (`_borrowed`), so
+# reading a field from a record updates no reference count either; the Simulation that owns the
+# NumPy arrays keeps them alive for as long as it holds the StructRef. The kernels read fields by
+# the same names either way, so with NUMBA_DISABLE_JIT they are given the NamedTuples themselves.
 class _RefType(types.StructRef):
     def preprocess_fields(self, fields: Any) -> Any:
         return tuple((name, types.unliteral(typ)) for name, typ in fields)  # type: ignore[no-untyped-call]
@@ -116,14 +118,37 @@ for _proxy, _type, _record in (
     structref.define_proxy(_proxy, _type, list(_record._fields))  # type: ignore[no-untyped-call]
 
 
+def _borrowed_typer(typingctx: Any, record: Any) -> Any:
+    """``record`` (a NamedTuple) with every array replaced by a view of the same memory that Numba
+    does not reference-count. Only for arrays that outlive the result (see the note above)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        values = []
+        for k, typ in enumerate(record.types):
+            value = builder.extract_value(args[0], k)
+            if isinstance(typ, types.Array):
+                source = context.make_array(typ)(context, builder, value=value)
+                view = context.make_array(typ)(context, builder)
+                for field in ("nitems", "itemsize", "data", "shape", "strides"):
+                    setattr(view, field, getattr(source, field))
+                value = view._getvalue()
+            values.append(value)
+        return context.make_tuple(builder, record, values)
+
+    return record(record), codegen
+
+
+_borrowed: Any = intrinsic(_borrowed_typer)
+
+
 @njit(cache=True)
 def _kernel_ref(state: State, params: Params, obs: Observation, out: StepOutputs) -> Any:
     """The four records as StructRefs (compiled once and cached on disk, like the kernels)."""
     return _KernelRef(  # type: ignore[no-untyped-call]
-        _StateRef(*state),  # type: ignore[no-untyped-call]
-        _ParamsRef(*params),  # type: ignore[no-untyped-call]
-        _ObservationRef(*obs),  # type: ignore[no-untyped-call]
-        _OutputsRef(*out),  # type: ignore[no-untyped-call]
+        _StateRef(*_borrowed(state)),  # type: ignore[no-untyped-call]
+        _ParamsRef(*_borrowed(params)),  # type: ignore[no-untyped-call]
+        _ObservationRef(*_borrowed(obs)),  # type: ignore[no-untyped-call]
+        _OutputsRef(*_borrowed(out)),  # type: ignore[no-untyped-call]
     )
 
 
@@ -178,7 +203,7 @@ class Simulation:
         self._kernel = Kernel(self.state, self.params, self.obs, self.out)
         self._handle = _handle(self._kernel)
         self._step: Any = step_batch
-        self._blocks: list[tuple[slice, Any]] = []
+        self._blocks: list[tuple[slice, Any, Kernel]] = []  # rows, handle, and the records it views
         self._pool: ThreadPoolExecutor | None = None
         blocks = min(self.threads, self.num_envs)
         if blocks > 1:
@@ -187,11 +212,11 @@ class Simulation:
                 rows = slice(int(lo), int(hi))
                 block = Kernel(
                     State._make(a[rows] for a in self.state),
-                    params_copy(self.params),  # private read-only copies: no shared refcounts
+                    self.params,
                     Observation._make(a[rows] for a in self.obs),
                     StepOutputs._make(a[rows] for a in self.out),
                 )
-                self._blocks.append((rows, _handle(block)))
+                self._blocks.append((rows, _handle(block), block))
             self._pool = ThreadPoolExecutor(max_workers=blocks, thread_name_prefix="ticket-routing")
 
     def __getstate__(self) -> dict[str, object]:
@@ -228,7 +253,7 @@ class Simulation:
         """Route one ticket in every environment (``actions`` int64, shape (num_envs,))."""
         if self._pool is not None:
             kernel = self._step
-            futures = [self._pool.submit(kernel, actions[rows], handle) for rows, handle in self._blocks]
+            futures = [self._pool.submit(kernel, actions[rows], handle) for rows, handle, _ in self._blocks]
             over = sum(future.result() for future in futures)
         else:
             over = self._step(actions, self._handle)
