@@ -38,7 +38,7 @@ browser:
 # newest Gymnasium (the main venv has the 1.2 series that Ray pins).
 CORE_TESTS := tests/core/test_dynamics.py tests/core/test_environment.py tests/core/test_vector_env.py \
 	tests/core/test_service.py tests/core/test_rng.py tests/core/test_reward.py tests/core/test_kpis.py \
-	tests/core/test_correctness.py tests/test_golden_trajectories.py
+	tests/core/test_correctness.py tests/core/test_simulation.py tests/test_golden_trajectories.py
 VENV_LATEST := .venv-gymnasium-latest
 
 $(VENV_LATEST)/.installed: pyproject.toml
