@@ -154,10 +154,8 @@ def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
             v = stats[i, A_VWORK, a]
             if st.online[i, a]:
                 v += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
-            if p.service_unit_weights:  # the same sum without reading priorities (x * 1.0 == x)
-                for j in range(n):
-                    left += max(slots[i, S_TARGET, a, j] - v, 0.0)
-            else:
-                for j in range(n):
-                    left += max(slots[i, S_TARGET, a, j] - v, 0.0) * priority_weight(int(slots[i, S_PRIORITY, a, j]), p)
+            for j in range(n):
+                # equal weights (the default) need not read the priorities: x * 1.0 == x
+                w = 1.0 if p.service_unit_weights else priority_weight(int(slots[i, S_PRIORITY, a, j]), p)
+                left += max(slots[i, S_TARGET, a, j] - v, 0.0) * w
         obs.agent_remaining_work[i, a] = min(left, p.work_cap)
