@@ -63,8 +63,8 @@ def test_remaining_work_matches_the_state(weights: tuple[float, ...]) -> None:
                 if st.online[i, a]:
                     v += (clock - stats[A_UPDATED]) * p.service_rate_table[n] / stats[A_WEIGHT]
                 for j in range(n):
-                    weight = p.service_priority_weights[int(st.slots[i, S_PRIORITY, a, j])]
-                    left += max(float(st.slots[i, S_TARGET, a, j]) - v, 0.0) * weight
+                    weight = p.service_priority_weights[int(st.slots[i, S_PRIORITY, j, a])]
+                    left += max(float(st.slots[i, S_TARGET, j, a]) - v, 0.0) * weight
                 checked += 1
             assert sim.obs.agent_remaining_work[i, a] == np.float32(min(left, p.work_cap))
     assert checked > 0

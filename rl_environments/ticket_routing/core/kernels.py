@@ -77,6 +77,7 @@ from rl_environments.ticket_routing.core.state import (
     StepOutputs,
 )
 from rl_environments.ticket_routing.core.typing import BoolArray, FloatArray, IntArray, njit
+from rl_environments.ticket_routing.core.unmanaged import unmanaged
 
 
 class Kernel(NamedTuple):
@@ -127,11 +128,11 @@ def reset_batch(which: BoolArray, k: Kernel) -> int:
     """Reset every environment ``i`` with ``which[i]`` (RNG rows continue their streams).
 
     Returns how many ran out of their event budget."""
-    st, comps = k.state, k.out.components
+    st, p, obs, comps = unmanaged(k.state), unmanaged(k.params), unmanaged(k.obs), k.out.components
     over = 0
     for i in range(which.shape[0]):
         if which[i]:
-            _reset_one(i, st, k.params, k.obs, comps[i])
+            _reset_one(i, st, p, obs, comps[i])
             comps[i, :] = 0.0
             over += st.counts[i, I_OVER_BUDGET]
     return over
@@ -157,10 +158,10 @@ def _assign(i: int, action: int, priority: int, st: State, p: Params, obs: Obser
     work = sample_work(st.rng[i, SERVICE_STREAM], ticket_type, e, p)
     target = stats[i, A_VWORK, action] + work / weight
     stats[i, A_WEIGHT, action] += weight
-    slots[i, S_TARGET, action, n] = target
-    slots[i, S_ARRIVAL, action, n] = arrival
-    slots[i, S_TYPE, action, n] = ticket_type
-    slots[i, S_PRIORITY, action, n] = priority
+    slots[i, S_TARGET, n, action] = target
+    slots[i, S_ARRIVAL, n, action] = arrival
+    slots[i, S_TYPE, n, action] = ticket_type
+    slots[i, S_PRIORITY, n, action] = priority
     stats[i, A_NEXT_TARGET, action] = min(stats[i, A_NEXT_TARGET, action], target)
     st.workload[i, action] = n + 1
     schedule_done(i, action, st, p)
@@ -228,7 +229,7 @@ def step_batch(actions: IntArray, k: Kernel) -> int:
     Arrivals rejected during a reset are charged in the episode's first step. Returns how many
     environments ran out of their event budget.
     """
-    st, p, obs, out = k.state, k.params, k.obs, k.out
+    st, p, obs, out = unmanaged(k.state), unmanaged(k.params), unmanaged(k.obs), unmanaged(k.out)
     ist = st.counts
     over = 0
     for i in range(actions.shape[0]):

@@ -21,7 +21,9 @@ from rl_environments.ticket_routing.core.service import priority_weight, total_r
 from rl_environments.ticket_routing.core.state import (
     A_UPDATED,
     A_VWORK,
+    A_VWORK_NOW,
     A_WEIGHT,
+    A_WORK_LEFT,
     CLOCK_FEATURES,
     F_CLOCK,
     HOURS_PER_WEEK,
@@ -145,17 +147,33 @@ def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
     obs.hour_of_week[i, 0] = np.sin(angle)
     obs.hour_of_week[i, 1] = np.cos(angle)
     h = int(hour) % HOURS_PER_WEEK
-    for a in range(st.workload.shape[1]):
+    num_agents = st.workload.shape[1]
+    v, left = stats[i, A_VWORK_NOW], stats[i, A_WORK_LEFT]
+    most = 0
+    for a in range(num_agents):
         obs.agent_next_change_hours[i, a] = p.agent_change[a, h] - (clock - hour)
         obs.agent_change_goes_offline[i, a] = st.online[i, a]
         n = st.workload[i, a]
-        left = 0.0
-        if n > 0:
-            v = stats[i, A_VWORK, a]
-            if st.online[i, a]:
-                v += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
-            for j in range(n):
-                # equal weights (the default) need not read the priorities: x * 1.0 == x
-                w = 1.0 if p.service_unit_weights else priority_weight(int(slots[i, S_PRIORITY, a, j]), p)
-                left += max(slots[i, S_TARGET, a, j] - v, 0.0) * w
-        obs.agent_remaining_work[i, a] = min(left, p.work_cap)
+        most = max(most, n)
+        v[a] = stats[i, A_VWORK, a]
+        if st.online[i, a] and n > 0:
+            v[a] += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
+        left[a] = 0.0
+    # Remaining work: each agent's sum over its open tickets in slot order, computed slot by slot
+    # for all agents at once (adding 0.0 for an agent with fewer tickets leaves its sum unchanged).
+    # Equal weights (the default) need not read the priorities (x * 1.0 == x); the loop then
+    # compiles to vector instructions over the agents.
+    targets, open_tickets = slots[i, S_TARGET], st.workload[i]
+    if p.service_unit_weights:
+        for j in range(most):
+            for a in range(num_agents):
+                x = max(targets[j, a] - v[a], 0.0)
+                left[a] += x if j < open_tickets[a] else 0.0
+    else:
+        priorities = slots[i, S_PRIORITY]
+        for j in range(most):
+            for a in range(num_agents):
+                x = max(targets[j, a] - v[a], 0.0) * priority_weight(int(priorities[j, a]), p)
+                left[a] += x if j < open_tickets[a] else 0.0
+    for a in range(num_agents):
+        obs.agent_remaining_work[i, a] = min(left[a], p.work_cap)

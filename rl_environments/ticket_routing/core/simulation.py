@@ -54,7 +54,8 @@ class SimulationBudgetError(RuntimeError):
 # Inside the kernels the records are Numba StructRefs: one reference-counted pointer each. A
 # NamedTuple of arrays passed to an inlined helper updates the reference count of every array it
 # holds (some 40 atomic operations per call, in loops over agents), which made steps several
-# times slower; a StructRef costs one. The arrays inside are unmanaged views (`_borrowed`), so
+# times slower; a StructRef costs one, and none once the kernels take it through `unmanaged`
+# (core.unmanaged) at entry. The arrays inside are unmanaged views (`_borrowed`), so
 # reading a field from a record updates no reference count either; the Simulation that owns the
 # NumPy arrays keeps them alive for as long as it holds the StructRef. The kernels read fields by
 # the same names either way, so with NUMBA_DISABLE_JIT they are given the NamedTuples themselves.

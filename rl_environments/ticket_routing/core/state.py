@@ -134,10 +134,11 @@ NUM_I = width(COUNT_FIELDS)
 # urgent non-empty FIFO.
 QUEUE_FIELDS: Fields = (("arrival", 1), ("type", 1))
 Q_ARRIVAL, Q_TYPE = offsets(QUEUE_FIELDS).values()
-# Open tickets: slots[i, field, agent, k], field-major so that a scan of one field (the targets,
-# every step) reads contiguous memory. Under weighted processor sharing an open ticket of weight w
-# receives w * dV of work while the agent's counter V (A_VWORK, work per unit of weight) grows by
-# dV, so a ticket needing `work` finishes when V reaches V0 + work / w (S_TARGET).
+# Open tickets: slots[i, field, k, agent] holds agent's k-th open ticket (k < workload). Agents
+# are the last axis so that the per-step scan of the targets runs over all agents at once (SIMD).
+# Under weighted processor sharing an open ticket of weight w receives w * dV of work while the
+# agent's counter V (A_VWORK, work per unit of weight) grows by dV, so a ticket needing `work`
+# finishes when V reaches V0 + work / w (S_TARGET).
 SLOT_FIELDS: Fields = (("target", 1), ("arrival", 1), ("type", 1), ("priority", 1))
 S_TARGET, S_ARRIVAL, S_TYPE, S_PRIORITY = offsets(SLOT_FIELDS).values()
 # Per-agent statistics and service state: agent_stats[i, field, agent] (field-major, so a scan over
@@ -152,10 +153,20 @@ AGENT_FIELDS: Fields = (
     ("updated", 1),  # clock time the counters above refer to
     ("done_at", 1),  # clock time of the next resolution (inf if idle or offline)
     ("weight", 1),  # sum of the priority weights of the open tickets
+    ("vwork_now", 1),  # A_VWORK brought to the observation's clock (written with the observation)
+    ("work_left", 1),  # work-hours the open tickets still need then (likewise)
 )
-A_ASSIGNED, A_BUSY_HOURS, A_ONLINE_HOURS, A_VWORK, A_NEXT_TARGET, A_UPDATED, A_DONE_AT, A_WEIGHT = offsets(
-    AGENT_FIELDS
-).values()
+_AG = offsets(AGENT_FIELDS)
+A_ASSIGNED = _AG["assigned"]
+A_BUSY_HOURS = _AG["busy_hours"]
+A_ONLINE_HOURS = _AG["online_hours"]
+A_VWORK = _AG["vwork"]
+A_NEXT_TARGET = _AG["next_target"]
+A_UPDATED = _AG["updated"]
+A_DONE_AT = _AG["done_at"]
+A_WEIGHT = _AG["weight"]
+A_VWORK_NOW = _AG["vwork_now"]
+A_WORK_LEFT = _AG["work_left"]
 NUM_A = width(AGENT_FIELDS)
 # Resolved tickets: records[i, r, field].
 RECORD_FIELDS: Fields = (("hours", 1), ("priority", 1), ("satisfied", 1), ("agent", 1))
@@ -184,7 +195,7 @@ class State(NamedTuple):
     expertise: FloatArray  # (N, A, NT)
     online: BoolArray  # (N, A)
     workload: IntArray  # (N, A): open tickets per agent
-    slots: FloatArray  # (N, SLOT_FIELDS, A, max_workload): field-major, like agent_stats
+    slots: FloatArray  # (N, SLOT_FIELDS, max_workload, A)
     queue: FloatArray  # (N, NP, max_queue_size, QUEUE_FIELDS)
     agent_stats: FloatArray  # (N, AGENT_FIELDS, A)
     records: Float32Array  # (N, episode_length, RECORD_FIELDS): resolved tickets
@@ -230,7 +241,7 @@ def new_state(n: int, num_agents: int, max_workload: int, max_queue_size: int, e
         expertise=np.zeros((n, a, NT)),
         online=np.zeros((n, a), dtype=np.bool_),
         workload=np.zeros((n, a), dtype=np.int64),
-        slots=np.zeros((n, width(SLOT_FIELDS), a, max_workload)),
+        slots=np.zeros((n, width(SLOT_FIELDS), max_workload, a)),
         queue=np.zeros((n, NP, max_queue_size, width(QUEUE_FIELDS))),
         agent_stats=np.zeros((n, NUM_A, a)),
         records=np.zeros((n, episode_length, width(RECORD_FIELDS)), dtype=np.float32),
