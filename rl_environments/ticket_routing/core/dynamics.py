@@ -124,6 +124,7 @@ def refresh_agent(i: int, a: int, st: State, obs: Observation) -> None:
         obs.action_mask[i, a] = has_room
     obs.agent_workload[i, a] = st.workload[i, a]
     obs.agent_availability[i, a] = st.online[i, a]
+    obs.agent_change_goes_offline[i, a] = st.online[i, a]  # online now: the next change takes it offline
 
 
 @njit(cache=True, inline="always")

@@ -148,11 +148,12 @@ def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
     obs.hour_of_week[i, 1] = np.cos(angle)
     h = int(hour) % HOURS_PER_WEEK
     num_agents = st.workload.shape[1]
+    change, since = p.agent_change[h], clock - hour
+    for a in range(num_agents):
+        obs.agent_next_change_hours[i, a] = change[a] - since
     v, left = stats[i, A_VWORK_NOW], stats[i, A_WORK_LEFT]
     most = 0
     for a in range(num_agents):
-        obs.agent_next_change_hours[i, a] = p.agent_change[a, h] - (clock - hour)
-        obs.agent_change_goes_offline[i, a] = st.online[i, a]
         n = st.workload[i, a]
         most = max(most, n)
         v[a] = stats[i, A_VWORK, a]

@@ -60,7 +60,7 @@ class Params(NamedTuple):
     schedule: BoolArray  # (num_agents, 168): agent online in that hour of week
     hours_to_change: FloatArray  # (168,) hours to the next availability change of any agent (inf if never)
     online_cum: FloatArray  # (num_agents, 169) online hours from Monday 00:00 to the start of each hour
-    agent_change: FloatArray  # (num_agents, 168) hours to that agent's next change (168 if never)
+    agent_change: FloatArray  # (168, num_agents) hours to each agent's next change (168 if never)
     # SLA and CSAT
     sla_resolution_hours: FloatArray  # (NP,)
     csat_intercept: float
@@ -210,7 +210,7 @@ def compile_params(config: EnvironmentConfig, trace: ArrivalTrace | None = None)
         schedule=schedule,
         hours_to_change=_hours_to_change(schedule),
         online_cum=online_cum,
-        agent_change=agent_hours_to_change(schedule),
+        agent_change=np.ascontiguousarray(agent_hours_to_change(schedule).T),
         sla_resolution_hours=_values(config.sla.resolution_hours),
         csat_intercept=float(config.csat.intercept),
         csat_expertise_coef=float(config.csat.expertise_coef),

@@ -238,11 +238,11 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
         """The vector info; ``rows`` marks the sub-environments it applies to (default: all)."""
         sim = self.sim
         every = self._all if rows is None else rows
-        comps = sim.out.components
+        comps = sim.out.components.T.copy()  # one copy; each component a contiguous row of it
         info: dict[str, Any] = {
             "action_mask": sim.obs.action_mask.copy(),
             "_action_mask": every,
-            "reward_components": {name: comps[:, c].copy() for c, name in enumerate(REWARD_COMPONENTS)},
+            "reward_components": {name: comps[c] for c, name in enumerate(REWARD_COMPONENTS)},
             "_reward_components": every,
             "clock_hours": sim.state.floats[:, F_CLOCK].copy(),
             "_clock_hours": every,
