@@ -8,7 +8,6 @@ layout (the product brief's) groups the same values; :data:`NESTED` says how.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -113,7 +112,7 @@ class ObservationBuilder:
             if row is None:
                 getters.append((key, array.copy))
             elif key in DISCRETE_KEYS:
-                getters.append((key, partial(array.item, row)))
+                getters.append((key, array[row, ...].item))  # a 0-d view's item(): a Python int
             else:
                 getters.append((key, array[row].copy))
         self._getters = tuple(getters)
