@@ -156,17 +156,18 @@ AGENT_FIELDS: Fields = (
     ("vwork_now", 1),  # A_VWORK brought to the observation's clock (written with the observation)
     ("work_left", 1),  # work-hours the open tickets still need then (likewise)
 )
-_AG = offsets(AGENT_FIELDS)
-A_ASSIGNED = _AG["assigned"]
-A_BUSY_HOURS = _AG["busy_hours"]
-A_ONLINE_HOURS = _AG["online_hours"]
-A_VWORK = _AG["vwork"]
-A_NEXT_TARGET = _AG["next_target"]
-A_UPDATED = _AG["updated"]
-A_DONE_AT = _AG["done_at"]
-A_WEIGHT = _AG["weight"]
-A_VWORK_NOW = _AG["vwork_now"]
-A_WORK_LEFT = _AG["work_left"]
+(
+    A_ASSIGNED,
+    A_BUSY_HOURS,
+    A_ONLINE_HOURS,
+    A_VWORK,
+    A_NEXT_TARGET,
+    A_UPDATED,
+    A_DONE_AT,
+    A_WEIGHT,
+    A_VWORK_NOW,
+    A_WORK_LEFT,
+) = offsets(AGENT_FIELDS).values()
 NUM_A = width(AGENT_FIELDS)
 # Resolved tickets: records[i, r, field].
 RECORD_FIELDS: Fields = (("hours", 1), ("priority", 1), ("satisfied", 1), ("agent", 1))
