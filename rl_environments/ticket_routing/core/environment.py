@@ -212,6 +212,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         self._started = False
         self._needs_reset = True
         self._actions = np.zeros(1, dtype=np.int64)
+        self._num_agents = self.config.num_agents
         self._all = np.ones(1, dtype=np.bool_)
         self._viewer: Any = None
 
@@ -267,8 +268,9 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
             if not self._started:
                 raise RuntimeError("step() called before reset(); call env.reset() first")
             raise RuntimeError("step() called after the episode ended; call env.reset() first")
-        agent = self._agent_index(action)
-        self._actions[0] = agent
+        # a Python int in range (the common case) is taken as is; anything else is checked
+        in_range = type(action) is int and 0 <= action < self._num_agents
+        self._actions[0] = action if in_range else self._agent_index(action)
         sim = self.sim
         sim.step(self._actions)
         terminated = self._terminated()
@@ -338,10 +340,9 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     def _info(self) -> dict[str, Any]:
         return {
             "action_mask": self._mask.copy(),
-            # zip(strict=True) would check lengths fixed at construction, at 0.4 us per call
-            "reward_components": dict(zip(REWARD_COMPONENTS, self._components.tolist())),  # noqa: B905
+            "reward_components": _components_dict(*self._components.tolist()),
             "clock_hours": self._clock(),
-            "kpis": dict(zip(COUNT_KPIS, self._counters.tolist())),  # noqa: B905
+            "kpis": _counts_dict(*self._counters.tolist()),
         }
 
     # ----------------------------------------------------------------- views for people
@@ -380,3 +381,49 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
             )
             for a in range(self.config.num_agents)
         ]
+
+
+# The two dictionaries of every step's info, as displays (twice as fast as dict(zip(names, values))).
+def _components_dict(
+    assignment: float,
+    expertise: float,
+    resolution: float,
+    imbalance: float,
+    invalid_action: float,
+    rejection: float,
+    holding: float,
+    sla_breach: float,
+) -> dict[str, float]:
+    return {
+        "assignment": assignment,
+        "expertise": expertise,
+        "resolution": resolution,
+        "imbalance": imbalance,
+        "invalid_action": invalid_action,
+        "rejection": rejection,
+        "holding": holding,
+        "sla_breach": sla_breach,
+    }
+
+
+def _counts_dict(
+    tickets_arrived: int,
+    tickets_assigned: int,
+    tickets_resolved: int,
+    tickets_rejected: int,
+    tickets_waiting: int,
+    tickets_in_service: int,
+) -> dict[str, int]:
+    return {
+        "tickets_arrived": tickets_arrived,
+        "tickets_assigned": tickets_assigned,
+        "tickets_resolved": tickets_resolved,
+        "tickets_rejected": tickets_rejected,
+        "tickets_waiting": tickets_waiting,
+        "tickets_in_service": tickets_in_service,
+    }
+
+
+# They name the components and counters again, in order: a new one must be added there too.
+assert tuple(_components_dict(*range(len(REWARD_COMPONENTS)))) == REWARD_COMPONENTS
+assert tuple(_counts_dict(*range(len(COUNT_KPIS)))) == COUNT_KPIS
