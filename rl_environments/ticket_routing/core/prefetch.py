@@ -1,8 +1,8 @@
 """``prefetch(array)``: ask the CPU to start loading a contiguous array's memory into its caches.
 
-The vector env's state does not fit in the caches from a few hundred environments on, so each
-step would wait for memory at every environment. The step kernel prefetches the next two
-environments' rows while it works on the current one. A prefetch only moves data into the
+The vector env's state does not fit in the caches from a few hundred environments on, so a step
+waits for memory at every environment. While one environment steps, the step kernel prefetches
+what the next ones read first (``kernels._prefetch_ahead``). A prefetch only moves data into the
 cache: results are unchanged. Without compilation (``NUMBA_DISABLE_JIT``) it does nothing.
 """
 
