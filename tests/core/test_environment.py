@@ -19,6 +19,9 @@ from rl_environments.ticket_routing import (
     TicketRoutingEnv,
 )
 from rl_environments.ticket_routing.core.config import resolve_config
+from rl_environments.ticket_routing.core.environment import _check_display
+from rl_environments.ticket_routing.core.kpis import COUNT_KPIS
+from rl_environments.ticket_routing.core.state import OBSERVATION_KEYS
 from tests.conftest import first_valid
 
 
@@ -131,6 +134,26 @@ def test_observation_is_a_copy(env: TicketRoutingEnv) -> None:
     before = obs["agent_workload"].copy()
     env.step(first_valid(env.action_masks()))
     np.testing.assert_array_equal(obs["agent_workload"], before)
+
+
+def test_info_and_observation_keys_follow_the_declared_names(env: TicketRoutingEnv) -> None:
+    obs, _ = env.reset(seed=0)
+    obs, _, _, _, info = env.step(first_valid(env.action_masks()))
+    assert tuple(obs) == OBSERVATION_KEYS
+    assert tuple(info["reward_components"]) == REWARD_COMPONENTS
+    assert tuple(info["kpis"]) == COUNT_KPIS
+    assert list(info["kpis"].values()) == env.sim.state.counts[0, : len(COUNT_KPIS)].tolist()
+
+
+def test_a_display_that_does_not_list_the_names_fails_at_import() -> None:
+    def display(a: int, b: int) -> dict[str, int]:
+        return {"x": a, "y": b}
+
+    _check_display(display, ("x", "y"), "display")  # matches: nothing happens
+    with pytest.raises(ImportError, match="display must list"):
+        _check_display(display, ("x", "z"), "display")
+    with pytest.raises(ImportError, match="display must list"):
+        _check_display(display, ("x", "y", "z"), "display")  # a name added to the constants only
 
 
 def test_reward_is_the_sum_of_named_components(env: TicketRoutingEnv) -> None:

@@ -424,6 +424,15 @@ def _counts_dict(
     }
 
 
-# They name the components and counters again, in order: a new one must be added there too.
-assert tuple(_components_dict(*range(len(REWARD_COMPONENTS)))) == REWARD_COMPONENTS
-assert tuple(_counts_dict(*range(len(COUNT_KPIS)))) == COUNT_KPIS
+def _check_display(display: Any, names: tuple[str, ...], where: str) -> None:
+    """Fail at import if a display does not name ``names`` in order (a name added to one only)."""
+    try:
+        keys = tuple(display(*range(len(names))))
+    except TypeError:
+        keys = ()
+    if keys != names:
+        raise ImportError(f"core/environment.py: {where} must list {names} in this order")
+
+
+_check_display(_components_dict, REWARD_COMPONENTS, "_components_dict (REWARD_COMPONENTS)")
+_check_display(_counts_dict, COUNT_KPIS, "_counts_dict (COUNT_KPIS)")

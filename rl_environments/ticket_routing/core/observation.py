@@ -160,8 +160,9 @@ def _flat_display(getters: tuple[Callable[[], Any], ...]) -> Callable[[], dict[s
     return flat
 
 
-# The display above names the keys again; adding an observation buffer means adding it there too.
-assert tuple(_flat_display((tuple,) * len(OBSERVATION_KEYS))()) == OBSERVATION_KEYS
+# The display names the keys again: a buffer added to `Observation` must be added there too.
+if tuple(_flat_display((tuple,) * len(OBSERVATION_KEYS))()) != OBSERVATION_KEYS:
+    raise ImportError(f"core/observation.py: _flat_display must list {OBSERVATION_KEYS} in this order")
 
 
 @njit(cache=True, inline="always")
