@@ -383,7 +383,7 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
         ]
 
 
-# The two dictionaries of every step's info, as displays (twice as fast as dict(zip(names, values))).
+# The two dictionaries of every step's info, as displays (faster than dict(zip(names, values))).
 def _components_dict(
     assignment: float,
     expertise: float,

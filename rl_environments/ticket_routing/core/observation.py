@@ -125,7 +125,7 @@ class ObservationBuilder:
 
 def _flat_display(getters: tuple[Callable[[], Any], ...]) -> Callable[[], dict[str, Any]]:
     """A function that calls ``getters`` (one per key of :data:`OBSERVATION_KEYS`, in order) into
-    the flat observation: one dictionary display, about 0.6 us faster per step than a loop over the keys."""
+    the flat observation: one dictionary display, which Python builds faster than a loop over the keys."""
     (
         ticket_type,
         ticket_priority,
