@@ -19,8 +19,8 @@ from rl_environments.ticket_routing import (
     TicketRoutingEnv,
 )
 from rl_environments.ticket_routing.core.config import resolve_config
-from rl_environments.ticket_routing.core.environment import _check_display
 from rl_environments.ticket_routing.core.kpis import COUNT_KPIS
+from rl_environments.ticket_routing.core.observation import check_display
 from rl_environments.ticket_routing.core.state import OBSERVATION_KEYS
 from tests.conftest import first_valid
 
@@ -149,11 +149,11 @@ def test_a_display_that_does_not_list_the_names_fails_at_import() -> None:
     def display(a: int, b: int) -> dict[str, int]:
         return {"x": a, "y": b}
 
-    _check_display(display, ("x", "y"), "display")  # matches: nothing happens
+    check_display(lambda: display(0, 1), ("x", "y"), "display")  # matches: nothing happens
     with pytest.raises(ImportError, match="display must list"):
-        _check_display(display, ("x", "z"), "display")
+        check_display(lambda: display(0, 1), ("x", "z"), "display")
     with pytest.raises(ImportError, match="display must list"):
-        _check_display(display, ("x", "y", "z"), "display")  # a name added to the constants only
+        check_display(lambda: display(0, 1, 2), ("x", "y", "z"), "display")  # a name added to the constants only
 
 
 def test_reward_is_the_sum_of_named_components(env: TicketRoutingEnv) -> None:

@@ -25,6 +25,7 @@ from rl_environments.ticket_routing.core.config import (
 from rl_environments.ticket_routing.core.kpis import COUNT_KPIS, compute_kpis
 from rl_environments.ticket_routing.core.observation import (
     ObservationBuilder,
+    check_display,
     observation_space_for,
 )
 from rl_environments.ticket_routing.core.safe_yaml import preview
@@ -252,9 +253,9 @@ class TicketRoutingEnv(gym.Env[dict[str, Any], np.int64]):
     def _agent_index(self, action: Any) -> int:
         """``action`` as an agent index, or a ``ValueError`` saying it is not in the action space
         (any integer type, including NumPy's and 0-d arrays; never a float, bool, inf or NaN)."""
-        n = self.config.num_agents
-        if (type(action) is int or type(action) is np.int64) and 0 <= action < n:
-            return int(action)  # the common case, checked first
+        n = self._num_agents
+        if type(action) is np.int64 and 0 <= action < n:
+            return int(action)  # NumPy's usual integer, checked first (step() takes a Python int itself)
         value = action.item() if isinstance(action, np.ndarray) and action.shape == () else action
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) < n:
             raise ValueError(
@@ -424,15 +425,7 @@ def _counts_dict(
     }
 
 
-def _check_display(display: Any, names: tuple[str, ...], where: str) -> None:
-    """Fail at import if a display does not name ``names`` in order (a name added to one only)."""
-    try:
-        keys = tuple(display(*range(len(names))))
-    except TypeError:
-        keys = ()
-    if keys != names:
-        raise ImportError(f"core/environment.py: {where} must list {names} in this order")
-
-
-_check_display(_components_dict, REWARD_COMPONENTS, "_components_dict (REWARD_COMPONENTS)")
-_check_display(_counts_dict, COUNT_KPIS, "_counts_dict (COUNT_KPIS)")
+check_display(
+    lambda: _components_dict(*range(len(REWARD_COMPONENTS))), REWARD_COMPONENTS, "core/environment.py: _components_dict"
+)
+check_display(lambda: _counts_dict(*range(len(COUNT_KPIS))), COUNT_KPIS, "core/environment.py: _counts_dict")

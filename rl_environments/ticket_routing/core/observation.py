@@ -7,7 +7,7 @@ layout (the product brief's) groups the same values; :data:`NESTED` says how.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -104,19 +104,18 @@ class ObservationBuilder:
             raise ValueError(f"observation_layout: invalid value {layout!r}; allowed: {', '.join(OBSERVATION_LAYOUTS)}")
         self.nested = layout == "nested"
         # One bound call per key, prepared once: a copy of a (row) view, or a Python int.
-        getters: list[tuple[str, Callable[[], Any]]] = []
+        getters: list[Callable[[], Any]] = []
         for key in OBSERVATION_KEYS:
             array: AnyArray = getattr(buffers, key)
             if key == "agent_expertise" and self.nested:
                 array = array.reshape(array.shape[0], -1, NT)
             if row is None:
-                getters.append((key, array.copy))
+                getters.append(array.copy)
             elif key in DISCRETE_KEYS:
-                getters.append((key, array[row, ...].item))  # a 0-d view's item(): a Python int
+                getters.append(array[row, ...].item)  # a 0-d view's item(): a Python int
             else:
-                getters.append((key, array[row].copy))
-        self._getters = tuple(getters)
-        self._flat = _flat_display(tuple(get for _, get in getters))
+                getters.append(array[row].copy)
+        self._flat = _flat_display(tuple(getters))
 
     def __call__(self) -> dict[str, Any]:
         flat = self._flat()
@@ -160,9 +159,20 @@ def _flat_display(getters: tuple[Callable[[], Any], ...]) -> Callable[[], dict[s
     return flat
 
 
-# The display names the keys again: a buffer added to `Observation` must be added there too.
-if tuple(_flat_display((tuple,) * len(OBSERVATION_KEYS))()) != OBSERVATION_KEYS:
-    raise ImportError(f"core/observation.py: _flat_display must list {OBSERVATION_KEYS} in this order")
+def check_display(build: Callable[[], Mapping[str, Any]], names: tuple[str, ...], where: str) -> None:
+    """Fail at import if the dictionary display ``build`` fills (``where``) does not list ``names``
+    in order: the displays name their keys again, so a name added to one place only is caught."""
+    try:
+        keys = tuple(build())
+    except (TypeError, ValueError):  # a different number of names than values
+        keys = ()
+    if keys != names:
+        raise ImportError(f"{where} must list {names} in this order")
+
+
+check_display(
+    lambda: _flat_display((tuple,) * len(OBSERVATION_KEYS))(), OBSERVATION_KEYS, "core/observation.py: _flat_display"
+)
 
 
 @njit(cache=True, inline="always")
