@@ -20,9 +20,7 @@ from rl_environments.ticket_routing.core.service import priority_weight, total_r
 from rl_environments.ticket_routing.core.state import (
     A_UPDATED,
     A_VWORK,
-    A_VWORK_NOW,
     A_WEIGHT,
-    A_WORK_LEFT,
     CLOCK_FEATURES,
     F_CLOCK,
     HOURS_PER_WEEK,
@@ -203,30 +201,20 @@ def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
     change, since = p.agent_change[h], clock - hour
     for a in range(num_agents):
         obs.agent_next_change_hours[i, a] = change[a] - since
-    v, left = stats[i, A_VWORK_NOW], stats[i, A_WORK_LEFT]
-    most = 0
+    # Remaining work: each agent's sum over its open tickets, in slot order, of the work each still
+    # needs at the observation's clock. Equal weights (the default) need not read the priorities
+    # (x * 1.0 == x).
+    targets, priorities = slots[i, S_TARGET], slots[i, S_PRIORITY]
     for a in range(num_agents):
         n = st.workload[i, a]
-        most = max(most, n)
-        v[a] = stats[i, A_VWORK, a]
+        v = stats[i, A_VWORK, a]
         if st.online[i, a] and n > 0:
-            v[a] += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
-        left[a] = 0.0
-    # Remaining work: each agent's sum over its open tickets in slot order, computed slot by slot
-    # for all agents at once (adding 0.0 for an agent with fewer tickets leaves its sum unchanged).
-    # Equal weights (the default) need not read the priorities (x * 1.0 == x); the loop then
-    # compiles to vector instructions over the agents.
-    targets, open_tickets = slots[i, S_TARGET], st.workload[i]
-    if p.service_unit_weights:
-        for j in range(most):
-            for a in range(num_agents):
-                x = max(targets[j, a] - v[a], 0.0)
-                left[a] += x if j < open_tickets[a] else 0.0
-    else:
-        priorities = slots[i, S_PRIORITY]
-        for j in range(most):
-            for a in range(num_agents):
-                x = max(targets[j, a] - v[a], 0.0) * priority_weight(int(priorities[j, a]), p)
-                left[a] += x if j < open_tickets[a] else 0.0
-    for a in range(num_agents):
-        obs.agent_remaining_work[i, a] = min(left[a], p.work_cap)
+            v += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
+        left = 0.0
+        if p.service_unit_weights:
+            for j in range(n):
+                left += max(targets[j, a] - v, 0.0)
+        else:
+            for j in range(n):
+                left += max(targets[j, a] - v, 0.0) * priority_weight(int(priorities[j, a]), p)
+        obs.agent_remaining_work[i, a] = min(left, p.work_cap)

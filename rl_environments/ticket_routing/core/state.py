@@ -153,8 +153,6 @@ AGENT_FIELDS: Fields = (
     ("updated", 1),  # clock time the counters above refer to
     ("done_at", 1),  # clock time of the next resolution (inf if idle or offline)
     ("weight", 1),  # sum of the priority weights of the open tickets
-    ("vwork_now", 1),  # A_VWORK brought to the observation's clock (written with the observation)
-    ("work_left", 1),  # work-hours the open tickets still need then (likewise)
 )
 (
     A_ASSIGNED,
@@ -165,8 +163,6 @@ AGENT_FIELDS: Fields = (
     A_UPDATED,
     A_DONE_AT,
     A_WEIGHT,
-    A_VWORK_NOW,
-    A_WORK_LEFT,
 ) = offsets(AGENT_FIELDS).values()
 NUM_A = width(AGENT_FIELDS)
 # Resolved tickets: records[i, r, field].
