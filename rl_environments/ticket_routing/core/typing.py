@@ -21,5 +21,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def njit(**options: Any) -> Callable[[F], F]:
-    """``numba.njit`` that keeps the decorated function's signature for type checkers."""
+    """``numba.njit`` that keeps the decorated function's signature for type checkers.
+
+    Division follows NumPy's error model: no zero-divisor check and branch in every division of
+    the kernels (whose divisors are validated to be nonzero), so results are unchanged."""
+    options.setdefault("error_model", "numpy")
     return cast(Callable[[F], F], numba.njit(**options))
