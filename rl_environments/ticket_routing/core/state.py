@@ -134,8 +134,8 @@ NUM_I = width(COUNT_FIELDS)
 # urgent non-empty FIFO.
 QUEUE_FIELDS: Fields = (("arrival", 1), ("type", 1))
 Q_ARRIVAL, Q_TYPE = offsets(QUEUE_FIELDS).values()
-# Open tickets: slots[i, field, k, agent] holds agent's k-th open ticket (k < workload). Agents
-# are the last axis so that the per-step scan of the targets runs over all agents at once (SIMD).
+# Open tickets: slots[i, field, k, agent] holds agent's k-th open ticket (k < workload); agents
+# are the last axis, as in agent_stats.
 # Under weighted processor sharing an open ticket of weight w receives w * dV of work while the
 # agent's counter V (A_VWORK, work per unit of weight) grows by dV, so a ticket needing `work`
 # finishes when V reaches V0 + work / w (S_TARGET).
