@@ -11,10 +11,12 @@ import pytest
 from rl_environments.ticket_routing import EnvironmentConfig
 from rl_environments.ticket_routing.core.simulation import Simulation
 from rl_environments.ticket_routing.core.state import (
+    A_NEXT_TARGET,
     A_UPDATED,
     A_VWORK,
     A_WEIGHT,
     F_CLOCK,
+    I_RESOLVED,
     S_PRIORITY,
     S_TARGET,
 )
@@ -68,3 +70,27 @@ def test_remaining_work_matches_the_state(weights: tuple[float, ...]) -> None:
                 checked += 1
             assert sim.obs.agent_remaining_work[i, a] == np.float32(min(left, p.work_cap))
     assert checked > 0
+
+
+@pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0, 1.0), (3.0, 2.0, 1.0, 0.5)])
+def test_agent_weight_sums_and_next_targets_match_the_open_tickets(weights: tuple[float, ...]) -> None:
+    """After assignments and resolutions, each agent's weight sum is exactly the sum of its open
+    tickets' priority weights in slot order (equal weights: the count, without reading the
+    priorities), and its next target is the smallest open target (inf when idle)."""
+    cfg = EnvironmentConfig.from_dict({"num_agents": 5, "service": {"priority_weights": list(weights)}})
+    sim = Simulation(cfg, 4)
+    _run(sim, 300)
+    st, p = sim.state, sim.params
+    assert st.counts[:, I_RESOLVED].sum() > 0  # some tickets were resolved
+    busy = 0
+    for i in range(sim.num_envs):
+        for a in range(cfg.num_agents):
+            n = int(st.workload[i, a])
+            weight = 0.0
+            for j in range(n):
+                weight += float(p.service_priority_weights[int(st.slots[i, S_PRIORITY, j, a])])
+            assert st.agent_stats[i, A_WEIGHT, a] == weight
+            targets = st.slots[i, S_TARGET, :n, a]
+            assert st.agent_stats[i, A_NEXT_TARGET, a] == (targets.min() if n else np.inf)
+            busy += n > 0
+    assert busy > 0
