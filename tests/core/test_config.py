@@ -150,6 +150,15 @@ BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"service": {"base_effort_hours": {"technical": 0.0}}}, "service.base_effort_hours"),
     ({"service": {"min_speed": 0.0}}, "service.min_speed: invalid value 0.0; must lie in (0.0, 1.0]"),
     ({"sla": {"resolution_hours": [8, 24, 72, -1]}}, "sla.resolution_hours.low: invalid value -1"),
+    # Zero divisors of the kernels (which compile without division-by-zero checks) are refused:
+    (
+        {"sla": {"resolution_hours": [0, 24, 72, 120]}},
+        "sla.resolution_hours.critical: invalid value 0; must lie in (0.0",
+    ),
+    (
+        {"service": {"priority_weights": [1, 0, 1, 1]}},
+        "service.priority_weights.high: invalid value 0; must lie in (0.0",
+    ),
     ({"reward": {"assignment": -10}}, "reward.assignment: invalid value -10; must lie in [0.0"),
     ({"reward": {"bonus": 1}}, "reward.bonus: invalid value 1; unknown key"),
     ({"csat": {"intercept": "high"}}, "csat.intercept: invalid value 'high'; expected a number"),
