@@ -28,7 +28,7 @@ from rl_environments.ticket_routing.core.reward import (
     reward_resolution,
 )
 from rl_environments.ticket_routing.core.rng import uniform
-from rl_environments.ticket_routing.core.service import priority_weight, total_rate
+from rl_environments.ticket_routing.core.service import open_ticket_weight, total_rate
 from rl_environments.ticket_routing.core.state import (
     A_BUSY_HOURS,
     A_DONE_AT,
@@ -219,17 +219,12 @@ def complete(i: int, a: int, st: State, p: Params, obs: Observation, comps: Floa
     ist[i, I_IN_SERVICE] -= 1
     ist[i, I_IN_SERVICE_P + priority] -= 1
     ist[i, I_LOAD_SQ] += last * last - n * n
+    # Recompute (not subtract) the weight sum: exact even when the weights differ by orders of magnitude.
     nxt = np.inf
+    weight = 0.0
     for j in range(last):
         nxt = min(nxt, slots[i, S_TARGET, j, a])
-    # Recompute (not subtract) the weight sum: exact even when the weights differ by orders of
-    # magnitude. Equal weights sum to the count exactly, without reading the priorities.
-    if p.service_unit_weights:
-        weight = float(last)
-    else:
-        weight = 0.0
-        for j in range(last):
-            weight += priority_weight(int(slots[i, S_PRIORITY, j, a]), p)
+        weight += open_ticket_weight(i, j, a, st, p)
     stats[i, A_WEIGHT, a] = weight
     stats[i, A_NEXT_TARGET, a] = nxt
     schedule_done(i, a, st, p)

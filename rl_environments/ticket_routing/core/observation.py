@@ -16,7 +16,7 @@ from gymnasium import spaces
 from rl_environments.ticket_routing.core.config import PRIORITIES, TICKET_TYPES, EnvironmentConfig
 from rl_environments.ticket_routing.core.dynamics import head_priority
 from rl_environments.ticket_routing.core.params import Params, remaining_work_cap
-from rl_environments.ticket_routing.core.service import priority_weight, total_rate
+from rl_environments.ticket_routing.core.service import open_ticket_weight, total_rate
 from rl_environments.ticket_routing.core.state import (
     A_UPDATED,
     A_VWORK,
@@ -32,7 +32,6 @@ from rl_environments.ticket_routing.core.state import (
     OBSERVATION_KEYS,
     Q_ARRIVAL,
     Q_TYPE,
-    S_PRIORITY,
     S_TARGET,
     Observation,
     State,
@@ -202,19 +201,14 @@ def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
     for a in range(num_agents):
         obs.agent_next_change_hours[i, a] = change[a] - since
     # Remaining work: each agent's sum over its open tickets, in slot order, of the work each still
-    # needs at the observation's clock. Equal weights (the default) need not read the priorities
-    # (x * 1.0 == x).
-    targets, priorities = slots[i, S_TARGET], slots[i, S_PRIORITY]
+    # needs at the observation's clock.
+    targets = slots[i, S_TARGET]
     for a in range(num_agents):
         n = st.workload[i, a]
         v = stats[i, A_VWORK, a]
         if st.online[i, a] and n > 0:
             v += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
         left = 0.0
-        if p.service_unit_weights:
-            for j in range(n):
-                left += max(targets[j, a] - v, 0.0)
-        else:
-            for j in range(n):
-                left += max(targets[j, a] - v, 0.0) * priority_weight(int(priorities[j, a]), p)
+        for j in range(n):
+            left += max(targets[j, a] - v, 0.0) * open_ticket_weight(i, j, a, st, p)
         obs.agent_remaining_work[i, a] = min(left, p.work_cap)

@@ -16,7 +16,7 @@ import numpy as np
 
 from rl_environments.ticket_routing.core.params import Params
 from rl_environments.ticket_routing.core.rng import exponential, standard_normal, uniform
-from rl_environments.ticket_routing.core.state import NT
+from rl_environments.ticket_routing.core.state import NT, S_PRIORITY, State
 from rl_environments.ticket_routing.core.typing import FloatArray, UIntArray, njit
 
 
@@ -80,3 +80,12 @@ def total_rate(open_tickets: int, p: Params) -> float:
 def priority_weight(priority: int, p: Params) -> float:
     """Attention weight of an open ticket of ``priority``."""
     return p.service_priority_weights[priority]
+
+
+@njit(cache=True, inline="always")
+def open_ticket_weight(i: int, j: int, a: int, st: State, p: Params) -> float:
+    """Attention weight of agent ``a``'s ``j``-th open ticket. With equal weights (the default)
+    it is 1.0 without reading the ticket's priority."""
+    if p.service_unit_weights:
+        return 1.0
+    return priority_weight(int(st.slots[i, S_PRIORITY, j, a]), p)
