@@ -65,8 +65,8 @@ def test_remaining_work_matches_the_state(weights: tuple[float, ...]) -> None:
                 if st.online[i, a]:
                     v += (clock - stats[A_UPDATED]) * p.service_rate_table[n] / stats[A_WEIGHT]
                 for j in range(n):
-                    weight = p.service_priority_weights[int(st.slots[i, S_PRIORITY, j, a])]
-                    left += max(float(st.slots[i, S_TARGET, j, a]) - v, 0.0) * weight
+                    weight = p.service_priority_weights[int(st.slots[i, S_PRIORITY, a, j])]
+                    left += max(float(st.slots[i, S_TARGET, a, j]) - v, 0.0) * weight
                 checked += 1
             assert sim.obs.agent_remaining_work[i, a] == np.float32(min(left, p.work_cap))
     assert checked > 0
@@ -88,9 +88,9 @@ def test_agent_weight_sums_and_next_targets_match_the_open_tickets(weights: tupl
             n = int(st.workload[i, a])
             weight = 0.0
             for j in range(n):
-                weight += float(p.service_priority_weights[int(st.slots[i, S_PRIORITY, j, a])])
+                weight += float(p.service_priority_weights[int(st.slots[i, S_PRIORITY, a, j])])
             assert st.agent_stats[i, A_WEIGHT, a] == weight
-            targets = st.slots[i, S_TARGET, :n, a]
+            targets = st.slots[i, S_TARGET, a, :n]
             assert st.agent_stats[i, A_NEXT_TARGET, a] == (targets.min() if n else np.inf)
             busy += n > 0
     assert busy > 0

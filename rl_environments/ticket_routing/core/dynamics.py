@@ -86,7 +86,7 @@ from rl_environments.ticket_routing.core.typing import FloatArray, njit
 def can_take(i: int, a: int, st: State) -> bool:
     """Agent ``a`` can take a ticket now: online with room. The one validity rule (action mask,
     valid actions, the ``room`` counter)."""
-    return st.online[i, a] and st.workload[i, a] < st.slots.shape[2]
+    return st.online[i, a] and st.workload[i, a] < st.slots.shape[3]
 
 
 @njit(cache=True, inline="always")
@@ -175,7 +175,7 @@ def breaches(i: int, st: State, p: Params) -> int:
             count += 1
     for a in range(st.workload.shape[1]):
         for j in range(st.workload[i, a]):
-            if clock - slots[i, S_ARRIVAL, j, a] > p.sla_resolution_hours[int(slots[i, S_PRIORITY, j, a])]:
+            if clock - slots[i, S_ARRIVAL, a, j] > p.sla_resolution_hours[int(slots[i, S_PRIORITY, a, j])]:
                 count += 1
     return count
 
@@ -190,12 +190,12 @@ def complete(i: int, a: int, st: State, p: Params, obs: Observation, comps: Floa
     target = stats[i, A_NEXT_TARGET, a]
     k = 0
     for j in range(n):
-        if slots[i, S_TARGET, j, a] == target:
+        if slots[i, S_TARGET, a, j] == target:
             k = j
             break
-    hours = clock - slots[i, S_ARRIVAL, k, a]
-    ticket_type = int(slots[i, S_TYPE, k, a])
-    priority = int(slots[i, S_PRIORITY, k, a])
+    hours = clock - slots[i, S_ARRIVAL, a, k]
+    ticket_type = int(slots[i, S_TYPE, a, k])
+    priority = int(slots[i, S_PRIORITY, a, k])
     p_satisfied = csat_probability(hours, priority, st.expertise[i, a, ticket_type], p)
     satisfied = uniform(st.rng[i, SERVICE_STREAM]) < p_satisfied
     r = ist[i, I_RESOLVED]
@@ -214,7 +214,7 @@ def complete(i: int, a: int, st: State, p: Params, obs: Observation, comps: Floa
     reward_resolution(comps, hours, priority, p)
     last = n - 1
     for f in range(slots.shape[1]):
-        slots[i, f, k, a] = slots[i, f, last, a]
+        slots[i, f, a, k] = slots[i, f, a, last]
     st.workload[i, a] = last
     ist[i, I_IN_SERVICE] -= 1
     ist[i, I_IN_SERVICE_P + priority] -= 1
@@ -223,7 +223,7 @@ def complete(i: int, a: int, st: State, p: Params, obs: Observation, comps: Floa
     nxt = np.inf
     weight = 0.0
     for j in range(last):
-        nxt = min(nxt, slots[i, S_TARGET, j, a])
+        nxt = min(nxt, slots[i, S_TARGET, a, j])
         weight += open_ticket_weight(i, j, a, st, p)
     stats[i, A_WEIGHT, a] = weight
     stats[i, A_NEXT_TARGET, a] = nxt

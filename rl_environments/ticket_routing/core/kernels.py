@@ -159,10 +159,10 @@ def _assign(i: int, action: int, priority: int, st: State, p: Params, obs: Obser
     work = sample_work(st.rng[i, SERVICE_STREAM], ticket_type, e, p)
     target = stats[i, A_VWORK, action] + work / weight
     stats[i, A_WEIGHT, action] += weight
-    slots[i, S_TARGET, n, action] = target
-    slots[i, S_ARRIVAL, n, action] = arrival
-    slots[i, S_TYPE, n, action] = ticket_type
-    slots[i, S_PRIORITY, n, action] = priority
+    slots[i, S_TARGET, action, n] = target
+    slots[i, S_ARRIVAL, action, n] = arrival
+    slots[i, S_TYPE, action, n] = ticket_type
+    slots[i, S_PRIORITY, action, n] = priority
     stats[i, A_NEXT_TARGET, action] = min(stats[i, A_NEXT_TARGET, action], target)
     st.workload[i, action] = n + 1
     schedule_done(i, action, st, p)

@@ -95,7 +95,7 @@ def open_tickets(sim: Simulation, rows: IntArray) -> tuple[FloatArray, FloatArra
     count = ist[:, I_QCOUNT : I_QCOUNT + num_p][:, :, None]
     queued = (slot - front) % size < count
     waiting = np.where(queued, clock[:, None, None] - queue[:, :, :, Q_ARRIVAL], np.nan)
-    slots = sim.state.slots[rows].swapaxes(2, 3)  # (n, field, A, K)
+    slots = sim.state.slots[rows]  # (n, field, A, K)
     held = np.arange(slots.shape[3])[None, None, :] < sim.state.workload[rows][:, :, None]
     flat = slots.shape[2] * slots.shape[3]
     age = np.where(held, clock[:, None, None] - slots[:, S_ARRIVAL], np.nan).reshape(len(rows), flat)

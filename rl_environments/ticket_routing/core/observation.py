@@ -210,5 +210,5 @@ def write_observation(i: int, st: State, p: Params, obs: Observation) -> None:
             v += (clock - stats[i, A_UPDATED, a]) * total_rate(n, p) / stats[i, A_WEIGHT, a]
         left = 0.0
         for j in range(n):
-            left += max(targets[j, a] - v, 0.0) * open_ticket_weight(i, j, a, st, p)
+            left += max(targets[a, j] - v, 0.0) * open_ticket_weight(i, j, a, st, p)
         obs.agent_remaining_work[i, a] = min(left, p.work_cap)

@@ -88,4 +88,4 @@ def open_ticket_weight(i: int, j: int, a: int, st: State, p: Params) -> float:
     it is 1.0 without reading the ticket's priority."""
     if p.service_unit_weights:
         return 1.0
-    return priority_weight(int(st.slots[i, S_PRIORITY, j, a]), p)
+    return priority_weight(int(st.slots[i, S_PRIORITY, a, j]), p)

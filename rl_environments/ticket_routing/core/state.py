@@ -134,8 +134,9 @@ NUM_I = width(COUNT_FIELDS)
 # urgent non-empty FIFO.
 QUEUE_FIELDS: Fields = (("arrival", 1), ("type", 1))
 Q_ARRIVAL, Q_TYPE = offsets(QUEUE_FIELDS).values()
-# Open tickets: slots[i, field, k, agent] holds agent's k-th open ticket (k < workload); agents
-# are the last axis, as in agent_stats.
+# Open tickets: slots[i, field, agent, k] holds agent's k-th open ticket (k < workload). An agent's
+# tickets are adjacent, so the scans over one agent's tickets (remaining work, resolutions) read
+# one or two cache lines per field, and idle agents' lines are not read at all.
 # Under weighted processor sharing an open ticket of weight w receives w * dV of work while the
 # agent's counter V (A_VWORK, work per unit of weight) grows by dV, so a ticket needing `work`
 # finishes when V reaches V0 + work / w (S_TARGET).
@@ -192,7 +193,7 @@ class State(NamedTuple):
     expertise: FloatArray  # (N, A, NT)
     online: BoolArray  # (N, A)
     workload: IntArray  # (N, A): open tickets per agent
-    slots: FloatArray  # (N, SLOT_FIELDS, max_workload, A)
+    slots: FloatArray  # (N, SLOT_FIELDS, A, max_workload)
     queue: FloatArray  # (N, NP, max_queue_size, QUEUE_FIELDS)
     agent_stats: FloatArray  # (N, AGENT_FIELDS, A)
     records: Float32Array  # (N, episode_length, RECORD_FIELDS): resolved tickets
@@ -238,7 +239,7 @@ def new_state(n: int, num_agents: int, max_workload: int, max_queue_size: int, e
         expertise=np.zeros((n, a, NT)),
         online=np.zeros((n, a), dtype=np.bool_),
         workload=np.zeros((n, a), dtype=np.int64),
-        slots=np.zeros((n, width(SLOT_FIELDS), max_workload, a)),
+        slots=np.zeros((n, width(SLOT_FIELDS), a, max_workload)),
         queue=np.zeros((n, NP, max_queue_size, width(QUEUE_FIELDS))),
         agent_stats=np.zeros((n, NUM_A, a)),
         records=np.zeros((n, episode_length, width(RECORD_FIELDS)), dtype=np.float32),
