@@ -50,12 +50,17 @@ def simulation(package: str, envs: int, warmup: int) -> tuple[Any, list[np.ndarr
     sim = module.Simulation(config, envs)
     sim.seed(slice(None), [np.random.default_rng(s) for s in range(envs)])
     sim.reset(np.ones(envs, dtype=bool))
-    actions = np.argmax(sim.obs.action_mask, axis=1)
-    for _ in range(warmup):
-        sim.step(actions)
-        actions = np.argmax(sim.obs.action_mask, axis=1)
+    take_steps(sim, warmup)
     arrays = [*sim.state, *sim.obs, *sim.out]
     return sim, arrays, [a.copy() for a in arrays]
+
+
+def take_steps(sim: Any, steps: int) -> None:
+    """Step ``sim`` ``steps`` times, each environment routing to its first agent with room."""
+    actions = np.argmax(sim.obs.action_mask, axis=1)
+    for _ in range(steps):
+        sim.step(actions)
+        actions = np.argmax(sim.obs.action_mask, axis=1)
 
 
 def time_per_env_step(run: tuple[Any, list[np.ndarray], list[np.ndarray]], steps: int) -> float:
@@ -63,11 +68,8 @@ def time_per_env_step(run: tuple[Any, list[np.ndarray], list[np.ndarray]], steps
     sim, arrays, snapshot = run
     for array, saved in zip(arrays, snapshot, strict=True):
         np.copyto(array, saved)
-    actions = np.argmax(sim.obs.action_mask, axis=1)
     start = time.perf_counter()
-    for _ in range(steps):
-        sim.step(actions)
-        actions = np.argmax(sim.obs.action_mask, axis=1)
+    take_steps(sim, steps)
     elapsed = time.perf_counter() - start
     return elapsed / steps / int(sim.num_envs) * 1e6
 
