@@ -10,6 +10,7 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
+from rl_environments.ticket_routing.core.state import I_STEP
 
 
 def _actions(t: int, masks: np.ndarray) -> np.ndarray:
@@ -132,6 +133,15 @@ def test_bad_actions_and_usage_raise() -> None:
         vec.step(np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="expected 2 integer agent indices"):
         vec.step(np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="expected 2 integer agent indices"):
+        vec.step(np.array([True, False]))
+    with pytest.raises(ValueError, match=r"actions\[0\]: invalid value -1"):
+        vec.step(np.array([-1, 0], dtype=np.int8))
+    with pytest.raises(ValueError, match=r"actions\[1\]: invalid value 18446744073709551615"):
+        vec.step(np.array([0, 2**64 - 1], dtype=np.uint64))  # wraps to -1 in the int64 buffer: still refused
+    assert vec.sim.state.counts[:, I_STEP].tolist() == [0, 0]  # a refused step changes nothing
+    vec.step(np.array([2, 1], dtype=np.uint8))  # any integer dtype with valid values is taken
+    assert vec.sim.state.counts[:, I_STEP].tolist() == [1, 1]
     with pytest.raises(ValueError, match="render_mode"):
         TicketRoutingVectorEnv(2, render_mode="human")
     with pytest.raises(ValueError, match="options: unsupported"):

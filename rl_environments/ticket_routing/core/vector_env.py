@@ -25,7 +25,7 @@ from rl_environments.ticket_routing.core.observation import ObservationBuilder, 
 from rl_environments.ticket_routing.core.safe_yaml import preview
 from rl_environments.ticket_routing.core.simulation import Simulation
 from rl_environments.ticket_routing.core.state import F_CLOCK, I_DONE
-from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray
+from rl_environments.ticket_routing.core.typing import AnyArray, BoolArray, IntArray, njit
 
 AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
 
@@ -179,13 +179,13 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
         if not self._started:
             raise RuntimeError("step() called before reset(); call reset() first")
         acts = np.asarray(actions)
-        if acts.shape != (self.num_envs,) or not np.issubdtype(acts.dtype, np.integer):
+        if acts.shape != self._actions.shape or acts.dtype.kind not in "iu":  # signed or unsigned integers
             raise ValueError(
                 f"actions: expected {self.num_envs} integer agent indices, got shape {acts.shape} dtype {acts.dtype}"
             )
-        bad = (acts < 0) | (acts >= self.config.num_agents)
-        if bad.any():
-            i = int(np.argmax(bad))
+        np.copyto(self._actions, acts, casting="unsafe")  # a value beyond int64 wraps to a negative: caught below
+        i = first_invalid_action(self._actions, self.config.num_agents)
+        if i >= 0:
             raise ValueError(
                 f"actions[{i}]: invalid value {int(acts[i])}; must be in [0, {self.config.num_agents - 1}]"
             )
@@ -197,7 +197,6 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
                     f"step(): sub-environment(s) {waiting.tolist()} ended and autoreset_mode is DISABLED; "
                     "reset them with reset(options={'reset_mask': mask}) first"
                 )
-        np.copyto(self._actions, acts, casting="unsafe")
         sim.step(self._actions)
         reward = sim.out.reward.copy()
         terminated = sim.out.terminated.copy()
@@ -271,6 +270,16 @@ class TicketRoutingVectorEnv(gym.vector.VectorEnv[dict[str, Any], AnyArray, AnyA
     def episodes_done(self) -> BoolArray:
         """Sub-environments whose next ``step`` starts a new episode."""
         return self.sim.state.counts[:, I_DONE].astype(np.bool_)
+
+
+@njit(cache=True)
+def first_invalid_action(actions: IntArray, num_agents: int) -> int:
+    """Index of the first action outside ``[0, num_agents)``, or -1 when all are agents. Compiled:
+    one pass, where NumPy's comparisons and ``any`` cost several microseconds per step."""
+    for i in range(actions.shape[0]):
+        if actions[i] < 0 or actions[i] >= num_agents:
+            return i
+    return -1
 
 
 def _row(batch: dict[str, Any], i: int) -> dict[str, Any]:
