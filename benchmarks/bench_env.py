@@ -106,7 +106,9 @@ def gym_vector(n: int, mode: str) -> tuple[Any, Callable[[], np.ndarray]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller budgets (less precise)")
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats for the single-env medians")
+    parser.add_argument(
+        "--repeats", type=int, default=7, help="runs behind each median of the single env and the native vector env"
+    )
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     print(f"machine: {describe(f', Gymnasium {gym.__version__}')}")
@@ -125,7 +127,7 @@ def main() -> None:
     print(f"| CartPole-v1 | {t_cart:.2f} |")
     print(f"| ratio | {t_ours / t_cart:.2f}x |")
 
-    print("\n## Vector envs, env-steps/s (median of 3 runs)")
+    print(f"\n## Vector envs, env-steps/s (median of {args.repeats} runs for the native env, 3 for Gymnasium's)")
     print(
         "| N | SyncVectorEnv | AsyncVectorEnv | TicketRoutingVectorEnv | native / sync | native, 2 threads | / sync |"
     )
@@ -133,9 +135,9 @@ def main() -> None:
     for n in (1, 8, 64, 1024, 4096):
         budget = max(20, int(200_000 * scale) // n)
         native = TicketRoutingVectorEnv(n)
-        native_sps = median_of(3, lambda v=native, b=budget: vector_steps_per_s(v, b, v.action_masks))
+        native_sps = median_of(args.repeats, lambda v=native, b=budget: vector_steps_per_s(v, b, v.action_masks))
         threaded = TicketRoutingVectorEnv(n, threads=2)
-        threaded_sps = median_of(3, lambda v=threaded, b=budget: vector_steps_per_s(v, b, v.action_masks))
+        threaded_sps = median_of(args.repeats, lambda v=threaded, b=budget: vector_steps_per_s(v, b, v.action_masks))
         threaded.close()
         sync_budget = max(5, int(20_000 * scale) // n)
         sync_vec, sync_masks = gym_vector(n, "sync")
