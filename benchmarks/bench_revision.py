@@ -2,13 +2,16 @@
 
     python benchmarks/bench_revision.py REV            # e.g. HEAD~1 or a commit id
     python benchmarks/bench_revision.py REV --envs 64 --rounds 150 --steps 100
+    python benchmarks/bench_revision.py REV --whole-step --envs 16   # TicketRoutingVectorEnv.step()
 
 This machine's speed can change by a factor of two within minutes, so two `bench_env.py` runs a
 few minutes apart compare periods more than code. Here both versions run in the same process:
 the revision's package is extracted with `git archive` into a temporary folder under another
 name (its kernels compile there once, about a minute and a half). Both simulations are stepped
 from the same state for the same actions, in random order within each round, and each round's
-ratio compares the two versions at the same moment. Prints the median time per env-step of each,
+ratio compares the two versions at the same moment. ``--whole-step`` times the vector env's
+``step()`` (checking the actions, the observation and info dictionaries) instead of the kernel
+alone. Prints the median time per env-step of each,
 the median of the per-round ratios (above 1: this checkout is faster), their interquartile range,
 and in how many rounds this checkout was faster.
 """
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,33 +47,45 @@ def extract(rev: str, into: Path) -> None:
         path.write_text(path.read_text(encoding="utf-8").replace(PACKAGE, OTHER), encoding="utf-8")
 
 
-def simulation(package: str, envs: int, warmup: int) -> tuple[Any, list[np.ndarray], list[np.ndarray]]:
-    """A default-config simulation of ``envs`` environments, ``warmup`` steps in, with a snapshot."""
-    module = importlib.import_module(f"{package}.ticket_routing.core.simulation")
-    config = importlib.import_module(f"{package}.ticket_routing").EnvironmentConfig()
-    sim = module.Simulation(config, envs)
-    sim.seed(slice(None), [np.random.default_rng(s) for s in range(envs)])
-    sim.reset(np.ones(envs, dtype=bool))
-    take_steps(sim, warmup)
+Run = tuple[Callable[[np.ndarray], Any], Any, list[np.ndarray], list[np.ndarray]]
+"""What one version steps (the kernel's ``Simulation.step`` or the vector env's ``step``), its
+simulation, the simulation's arrays and a snapshot of them."""
+
+
+def simulation(package: str, envs: int, warmup: int, whole_step: bool = False) -> Run:
+    """A default-config simulation of ``envs`` environments, ``warmup`` steps in, with a snapshot;
+    stepped through the vector env's ``step()`` with ``whole_step``, else through the kernel."""
+    routing = importlib.import_module(f"{package}.ticket_routing")
+    if whole_step:
+        vec = routing.TicketRoutingVectorEnv(envs)
+        vec.reset(seed=0)
+        step, sim = vec.step, vec.sim
+    else:
+        module = importlib.import_module(f"{package}.ticket_routing.core.simulation")
+        sim = module.Simulation(routing.EnvironmentConfig(), envs)
+        sim.seed(slice(None), [np.random.default_rng(s) for s in range(envs)])
+        sim.reset(np.ones(envs, dtype=bool))
+        step = sim.step
+    take_steps(step, sim, warmup)
     arrays = [*sim.state, *sim.obs, *sim.out]
-    return sim, arrays, [a.copy() for a in arrays]
+    return step, sim, arrays, [a.copy() for a in arrays]
 
 
-def take_steps(sim: Any, steps: int) -> None:
-    """Step ``sim`` ``steps`` times, each environment routing to its first agent with room."""
+def take_steps(step: Callable[[np.ndarray], Any], sim: Any, steps: int) -> None:
+    """Call ``step`` ``steps`` times, each environment routing to its first agent with room."""
     actions = np.argmax(sim.obs.action_mask, axis=1)
     for _ in range(steps):
-        sim.step(actions)
+        step(actions)
         actions = np.argmax(sim.obs.action_mask, axis=1)
 
 
-def time_per_env_step(run: tuple[Any, list[np.ndarray], list[np.ndarray]], steps: int) -> float:
+def time_per_env_step(run: Run, steps: int) -> float:
     """Restore the snapshot, take ``steps`` steps; microseconds per env-step."""
-    sim, arrays, snapshot = run
+    step, sim, arrays, snapshot = run
     for array, saved in zip(arrays, snapshot, strict=True):
         np.copyto(array, saved)
     start = time.perf_counter()
-    take_steps(sim, steps)
+    take_steps(step, sim, steps)
     elapsed = time.perf_counter() - start
     return elapsed / steps / int(sim.num_envs) * 1e6
 
@@ -81,13 +97,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100, help="paired rounds (default 100)")
     parser.add_argument("--steps", type=int, default=30, help="steps per round (default 30)")
     parser.add_argument("--warmup", type=int, default=100, help="steps before the snapshot (default 100)")
+    parser.add_argument(
+        "--whole-step", action="store_true", help="time TicketRoutingVectorEnv.step(), not the kernel alone"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         extract(args.rev, Path(folder))
         sys.path.insert(0, folder)
         runs = {
-            "revision": simulation(OTHER, args.envs, args.warmup),
-            "checkout": simulation(PACKAGE, args.envs, args.warmup),
+            "revision": simulation(OTHER, args.envs, args.warmup, args.whole_step),
+            "checkout": simulation(PACKAGE, args.envs, args.warmup, args.whole_step),
         }
         for run in runs.values():
             time_per_env_step(run, args.steps)  # warm the caches once
@@ -99,7 +118,8 @@ def main() -> None:
     before, after = np.array(times["revision"]), np.array(times["checkout"])
     ratio = before / after
     low, high = np.percentile(ratio, [25, 75])
-    print(f"N = {args.envs}, {args.rounds} rounds of {args.steps} steps, {args.rev} vs this checkout")
+    what = "TicketRoutingVectorEnv.step()" if args.whole_step else "the step kernel"
+    print(f"{what}, N = {args.envs}, {args.rounds} rounds of {args.steps} steps, {args.rev} vs this checkout")
     print(f"{args.rev}: median {np.median(before):.3f} us per env-step")
     print(f"this checkout: median {np.median(after):.3f} us per env-step")
     print(

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +42,19 @@ def test_extract_names_an_unknown_revision(tmp_path: Path) -> None:
     bench = _load()
     with pytest.raises(ValueError, match="rev: invalid value 'no-such-revision-0123'"):
         bench.extract("no-such-revision-0123", tmp_path)
+
+
+@pytest.mark.parametrize("whole_step", [False, True])
+def test_every_round_steps_from_the_same_snapshot(whole_step: bool) -> None:
+    """Each timed round restores the snapshot first, so both versions (and all rounds) step the
+    same states; with ``whole_step`` the vector env's ``step()`` is what is called."""
+    bench = _load()
+    run = bench.simulation(bench.PACKAGE, 3, 5, whole_step)
+    step, sim, arrays, snapshot = run
+    assert (getattr(step, "__self__", None) is sim) is not whole_step
+    assert bench.time_per_env_step(run, 4) > 0.0
+    after_first = [a.copy() for a in arrays]
+    assert any(not np.array_equal(a, s) for a, s in zip(after_first, snapshot, strict=True))
+    bench.time_per_env_step(run, 4)
+    for array, first in zip(arrays, after_first, strict=True):
+        np.testing.assert_array_equal(array, first)
