@@ -11,9 +11,9 @@ name (its kernels compile there once, about a minute and a half). Both simulatio
 from the same state for the same actions, in random order within each round, and each round's
 ratio compares the two versions at the same moment. ``--whole-step`` times the vector env's
 ``step()`` (checking the actions, the observation and info dictionaries) instead of the kernel
-alone. Prints the median time per env-step of each,
-the median of the per-round ratios (above 1: this checkout is faster), their interquartile range,
-and in how many rounds this checkout was faster.
+alone. Prints the median time per env-step of each, the median of the per-round ratios (above 1:
+this checkout is faster), their interquartile range, and in how many rounds this checkout was
+faster.
 """
 
 from __future__ import annotations
