@@ -53,19 +53,12 @@ simulation, the simulation's arrays and a snapshot of them."""
 
 
 def simulation(package: str, envs: int, warmup: int, whole_step: bool = False) -> Run:
-    """A default-config simulation of ``envs`` environments, ``warmup`` steps in, with a snapshot;
-    stepped through the vector env's ``step()`` with ``whole_step``, else through the kernel."""
-    routing = importlib.import_module(f"{package}.ticket_routing")
-    if whole_step:
-        vec = routing.TicketRoutingVectorEnv(envs)
-        vec.reset(seed=0)
-        step, sim = vec.step, vec.sim
-    else:
-        module = importlib.import_module(f"{package}.ticket_routing.core.simulation")
-        sim = module.Simulation(routing.EnvironmentConfig(), envs)
-        sim.seed(slice(None), [np.random.default_rng(s) for s in range(envs)])
-        sim.reset(np.ones(envs, dtype=bool))
-        step = sim.step
+    """A default-config vector env of ``envs`` environments, ``warmup`` steps in, with a snapshot;
+    stepped through its ``step()`` with ``whole_step``, else through the kernel (``Simulation.step``)."""
+    vec = importlib.import_module(f"{package}.ticket_routing").TicketRoutingVectorEnv(envs)
+    vec.reset(seed=0)
+    sim = vec.sim
+    step = vec.step if whole_step else sim.step
     take_steps(step, sim, warmup)
     arrays = [*sim.state, *sim.obs, *sim.out]
     return step, sim, arrays, [a.copy() for a in arrays]
