@@ -135,8 +135,7 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no data yet
         out["mean_resolution_hours"] = np.nanmean(hours, axis=1) if n else np.zeros(0)
-        out["p90_resolution_hours"] = _nanp90(hours)
-        out["median_resolution_hours"] = np.nanmedian(hours, axis=1) if n else np.zeros(0)
+        out["p90_resolution_hours"], out["median_resolution_hours"] = nan_p90_median(hours)
         assigned = ist[:, I_ASSIGNED].astype(np.float64)
         resolved = ist[:, I_RESOLVED].astype(np.float64)
         waits_so_far = np.nansum(waiting, axis=(1, 2))
@@ -153,7 +152,7 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
             sel = np.where(prio == k, hours, np.nan)
             out[f"resolved_{name}"] = ist[:, I_RESOLVED_P + k].copy()
             out[f"mean_resolution_hours_{name}"] = np.nanmean(sel, axis=1) if n else np.zeros(0)
-            out[f"p90_resolution_hours_{name}"] = _nanp90(sel)
+            out[f"p90_resolution_hours_{name}"] = nan_p90_median(sel)[0]
             out[f"sla_compliance_pct_{name}"] = 100.0 * met[:, k] / known[:, k]
         out["expertise_match_pct"] = 100.0 * ist[:, I_MATCHES] / assigned
     stats = sim.state.agent_stats[rows]
@@ -176,14 +175,40 @@ def batch_kpis(sim: Simulation, rows: IntArray) -> dict[str, AnyArray]:
     return out
 
 
-def _nanp90(values: FloatArray) -> FloatArray:
-    if values.shape[0] == 0:
-        return np.zeros(0)
-    out = np.full(values.shape[0], np.nan)
-    has = ~np.all(np.isnan(values), axis=1)
-    if has.any():
-        out[has] = np.nanpercentile(values[has], 90, axis=1)
-    return out
+def nan_p90_median(values: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each row's 90th percentile and median over its non-NaN values (NaN when it has none).
+
+    Bit for bit what ``np.nanpercentile(row, 90)`` (linear interpolation) and ``np.nanmedian(row)``
+    return, with one sort for all rows: those two loop over the rows in Python (about a
+    millisecond per row at the end of a long episode, which the vector env pays for every
+    sub-environment that ends on the same step).
+    """
+    ordered = np.sort(values, axis=1)  # NaN last
+    count = np.count_nonzero(~np.isnan(values), axis=1)
+    last = np.maximum(count - 1, 0)
+    row = np.arange(values.shape[0])
+
+    def at(index: IntArray) -> FloatArray:
+        taken: FloatArray = ordered[row, np.minimum(index, last)]
+        return taken
+
+    # NumPy's linear method: virtual index (n - 1) * q, the values on either side, then its lerp.
+    virtual = (count - 1) * (90 / 100)
+    above = virtual >= count - 1  # one value: NumPy takes it (index -1) with weight virtual + 1
+    below = np.where(above, -1.0, np.floor(virtual))
+    gamma = virtual - below
+    low = np.where(above, last, below.astype(np.intp))
+    a, b = at(low), at(np.where(above, low, low + 1))
+    diff = b - a
+    p90 = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    half = count // 2
+    odd = count % 2 == 1
+    high = at(half)
+    median = np.where(odd, high, (at(np.maximum(half - 1, 0)) + high) / 2.0)
+    none = count == 0
+    p90[none] = np.nan
+    median[none] = np.nan
+    return p90, median
 
 
 def compute_kpis(sim: Simulation, i: int = 0) -> dict[str, Any]:
