@@ -5,7 +5,11 @@
 
 Prints the machine, then medians over repeated, interleaved runs:
   * raw ``step()`` time of the single env vs CartPole-v1 (both unwrapped) and their ratio;
-  * env-steps/s of SyncVectorEnv, AsyncVectorEnv and the native TicketRoutingVectorEnv;
+  * env-steps/s of SyncVectorEnv, AsyncVectorEnv and the native TicketRoutingVectorEnv, each run
+    from reset() for 200,000 env-steps (at N = 1024 that is 195 steps, the first and lightly
+    loaded part of a 1,500-step episode);
+  * the native vector env at N = 1024 over a whole episode, its end and auto-reset included, and
+    the time of the episode KPIs at its end;
   * memory per environment, memory growth over many steps, and reset cost.
 Actions are valid agents (the first agent with room) so every step routes a ticket.
 """
@@ -25,6 +29,7 @@ import numpy as np
 from machine import describe  # benchmarks/machine.py (the scripts run from this folder)
 
 from rl_environments.ticket_routing import EnvironmentConfig, TicketRoutingEnv, TicketRoutingVectorEnv
+from rl_environments.ticket_routing.core.kpis import batch_kpis
 
 
 def rss_mib() -> float:
@@ -154,6 +159,26 @@ def main() -> None:
             f"| {n} | {sync_sps:,.0f} | {async_txt} | {native_sps:,.0f} | {native_sps / sync_sps:.0f}x "
             f"| {threaded_sps:,.0f} | {threaded_sps / sync_sps:.0f}x |"
         )
+
+    print("\n## Whole episodes, N = 1024 (one thread)")
+    n = 1024
+    whole = TicketRoutingVectorEnv(n)
+    length = whole.config.episode_length
+    whole_sps = median_of(3, lambda: vector_steps_per_s(whole, length + 1, whole.action_masks))
+    print(
+        f"{whole_sps:,.0f} env-steps/s over a whole episode: {length + 1} steps from reset(), so the "
+        f"step where every episode ends (with its episode KPIs) and the auto-reset step are included"
+    )
+    vector_steps_per_s(whole, length, whole.action_masks)  # every episode has just ended
+    rows = np.arange(n)
+
+    def kpis_ms() -> float:
+        start = time.perf_counter()
+        batch_kpis(whole.sim, rows)
+        return (time.perf_counter() - start) * 1e3
+
+    print(f"episode KPIs of all {n} sub-environments after {length} steps: {median_of(3, kpis_ms):.0f} ms")
+    whole.close()
 
     print("\n## Memory and reset")
     n = 1024
