@@ -178,6 +178,13 @@ def main() -> None:
         return (time.perf_counter() - start) * 1e3
 
     print(f"episode KPIs of all {n} sub-environments after {length} steps: {median_of(3, kpis_ms):.0f} ms")
+    kpis = batch_kpis(whole.sim, rows)
+    slots = whole.config.num_agents * whole.config.max_workload
+    in_service, waiting = kpis["tickets_in_service"].mean(), kpis["tickets_waiting"].mean()
+    print(
+        f"open tickets at the episode's end (mean over the sub-environments): "
+        f"{in_service:.1f} in service ({slots} slots), {waiting:.1f} waiting"
+    )
     whole.close()
 
     print("\n## Memory and reset")
