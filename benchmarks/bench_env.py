@@ -185,11 +185,9 @@ def main() -> None:
         f"open tickets at the episode's end (mean over the sub-environments): "
         f"{in_service:.1f} in service ({slots} slots), {waiting:.1f} waiting"
     )
-    whole.close()
 
     print("\n## Memory and reset")
-    n = 1024
-    native = TicketRoutingVectorEnv(n)
+    native = whole  # the same N = 1024 vector env
     sim = native.sim
     arrays = [*sim.state, *sim.obs, *sim.out]  # the per-environment records (Params are shared)
     per_env_kib = sum(a.nbytes for a in arrays) / n / 1024

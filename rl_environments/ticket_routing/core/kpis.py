@@ -188,8 +188,8 @@ def nan_p90_median(values: FloatArray) -> tuple[FloatArray, FloatArray]:
     last = np.maximum(count - 1, 0)
     row = np.arange(values.shape[0])
 
-    def at(index: IntArray) -> FloatArray:
-        taken: FloatArray = ordered[row, np.minimum(index, last)]
+    def at(index: IntArray) -> FloatArray:  # every index is in [0, max(count - 1, 0)]
+        taken: FloatArray = ordered[row, index]
         return taken
 
     # NumPy's linear method: virtual index (n - 1) * q, the values on either side, then its lerp.
